@@ -1,0 +1,102 @@
+//! Invariant assertions whose failures say what broke and how to replay it.
+//!
+//! A failure message has three parts, in this order, so that a student reading the first line
+//! of a red test knows where to look:
+//!
+//! ```text
+//! [monotonic] last_applied (7) > commit_index (5)
+//!   replay: LAB_SEED=0x2a cargo test -p lab4 --test public -- --exact applied_never_passes_commit
+//! ```
+//!
+//! The name in brackets is one of the invariants of the book's glossary.
+
+use std::fmt;
+
+/// Panics with an invariant failure unless `cond` holds.
+///
+/// ```should_panic
+/// let (last_applied, commit_index) = (7, 5);
+/// distributed::invariant!(
+///     "monotonic",
+///     last_applied <= commit_index,
+///     "last_applied ({last_applied}) > commit_index ({commit_index})"
+/// );
+/// ```
+#[macro_export]
+macro_rules! invariant {
+    ($name:expr, $cond:expr, $($detail:tt)+) => {
+        if !$cond {
+            $crate::check::violated(
+                $name,
+                ::std::format_args!($($detail)+),
+                ::std::env!("CARGO_PKG_NAME"),
+                ::std::env!("CARGO_CRATE_NAME"),
+            )
+        }
+    };
+}
+
+/// Panics with the message [`invariant!`] builds. Called by the macro, which fills in the
+/// package and test crate so the replay line names them.
+#[track_caller]
+pub fn violated(invariant: &str, detail: fmt::Arguments<'_>, package: &str, crate_name: &str) -> ! {
+    panic!("{}", failure_message(invariant, &detail.to_string(), package, crate_name))
+}
+
+/// `[invariant] detail`, then the line that replays this test with this seed.
+pub fn failure_message(invariant: &str, detail: &str, package: &str, crate_name: &str) -> String {
+    format!("[{invariant}] {detail}\n  replay: {}", replay_command(package, crate_name))
+}
+
+/// The command that runs the current test again with the current seed.
+pub fn replay_command(package: &str, crate_name: &str) -> String {
+    let mut command = String::new();
+    if let Some(seed) = crate::rng::current_seed() {
+        command.push_str(&format!("LAB_SEED={seed:#x} "));
+    }
+    command.push_str(&format!("cargo test -p {package}"));
+    if crate_name == package.replace('-', "_") {
+        command.push_str(" --lib");
+    } else {
+        command.push_str(&format!(" --test {crate_name}"));
+    }
+    // libtest runs each test on a thread named after it.
+    if let Some(test) = std::thread::current().name().filter(|name| *name != "main") {
+        command.push_str(&format!(" -- --exact {test}"));
+    }
+    command
+}
+
+/// The text of a panic payload, for re-raising a failure with more context.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "(a panic without a message)".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_starts_with_the_invariant_and_ends_with_the_replay() {
+        crate::rng::lab_seed(42);
+        let text = failure_message("monotonic", "last_applied (7) > commit_index (5)", "lab4", "public");
+        assert!(text.starts_with("[monotonic] last_applied (7) > commit_index (5)\n"), "{text}");
+        assert!(text.contains("LAB_SEED=0x2a cargo test -p lab4 --test public"), "{text}");
+        assert!(text.ends_with("-- --exact check::tests::message_starts_with_the_invariant_and_ends_with_the_replay"), "{text}");
+    }
+
+    #[test]
+    fn the_macro_panics_only_when_the_condition_fails() {
+        invariant!("monotonic", 5 <= 7, "never printed");
+        let caught = std::panic::catch_unwind(|| invariant!("monotonic", 7 <= 5, "last_applied (7) > commit_index (5)"));
+        let text = panic_text(caught.expect_err("a broken invariant panics").as_ref());
+        assert!(text.starts_with("[monotonic] last_applied (7) > commit_index (5)"), "{text}");
+        assert!(text.contains("cargo test -p distributed --lib"), "{text}");
+    }
+}

@@ -1,0 +1,150 @@
+//! The crash-point explorer: run a workload, cut the power after each of its steps in turn,
+//! and check what every possible next boot finds.
+//!
+//! A workload is a function of a fresh [`SimFs`] that does its I/O and records, in a `Vec`
+//! the explorer hands it, whatever it has acknowledged so far (an entry index, a model of the
+//! state, anything). Because every step may be the last, the check sees exactly the
+//! acknowledgements that happened before the power went, and decides whether the disk kept
+//! its promises.
+//!
+//! ```
+//! use std::path::Path;
+//! use distributed::explore::CrashExplorer;
+//! use distributed::vfs::{write_atomic, OpenMode, Vfs, VfsFile};
+//!
+//! // Workload: replace a file atomically, twice, acknowledging each version.
+//! let report = CrashExplorer::new(7).explore(
+//!     |fs, acked: &mut Vec<&'static str>| -> std::io::Result<()> {
+//!         for version in ["one", "two"] {
+//!             write_atomic(fs, Path::new("config"), version.as_bytes())?;
+//!             acked.push(version);
+//!         }
+//!         Ok(())
+//!     },
+//!     |disk, acked| {
+//!         // After any crash: the file is absent only if nothing was acknowledged, and it
+//!         // never holds less than the last acknowledged version.
+//!         let content = disk.open(Path::new("config"), OpenMode::Read).and_then(|f| f.read_all());
+//!         match (acked.last(), content) {
+//!             (None, _) => {}
+//!             (Some(last), Ok(bytes)) => assert!(bytes == last.as_bytes() || bytes == b"two"),
+//!             (Some(last), Err(e)) => panic!("[atomic-write] acknowledged {last:?} is gone: {e}"),
+//!         }
+//!     },
+//! );
+//! assert_eq!(report.crash_points, report.steps + 1);
+//! ```
+
+use std::fmt::Debug;
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::check::panic_text;
+use crate::rng::TestRng;
+use crate::vfs::{CrashMode, OpRecord, SimFs, SimFsConfig};
+
+/// Runs crash-point explorations. Build one with [`CrashExplorer::new`].
+#[derive(Clone, Debug)]
+pub struct CrashExplorer {
+    seed: u64,
+    torn_variants: u32,
+    config: SimFsConfig,
+}
+
+/// What an exploration visited.
+#[derive(Clone, Debug)]
+pub struct Exploration {
+    /// Mutating steps of the workload, run to completion without a crash.
+    pub steps: u64,
+    /// Crash points visited: after step 0 (before anything), 1, …, `steps`.
+    pub crash_points: u64,
+    /// Disk images checked: one strict and `torn_variants` torn ones per crash point.
+    pub images_checked: u64,
+    /// The workload's steps, in order, from its run without a crash.
+    pub ops: Vec<OpRecord>,
+}
+
+impl CrashExplorer {
+    /// An explorer whose disks and torn outcomes all derive from `seed`, checking the strict
+    /// image and three torn ones at each crash point.
+    pub fn new(seed: u64) -> Self {
+        CrashExplorer { seed, torn_variants: 3, config: SimFsConfig { seed, capacity: None } }
+    }
+
+    /// How many torn images to check at each crash point, besides the strict one.
+    pub fn torn_variants(mut self, count: u32) -> Self {
+        self.torn_variants = count;
+        self
+    }
+
+    /// The settings of each fresh disk the workload runs on (the seed is the explorer's).
+    pub fn disk(mut self, config: SimFsConfig) -> Self {
+        self.config = SimFsConfig { seed: self.seed, ..config };
+        self
+    }
+
+    /// Runs `workload` once without a crash, then once per crash point, checking with `check`
+    /// every image of the disk the crash may leave.
+    ///
+    /// The workload must be deterministic: the same steps in the same order on every run
+    /// (single-threaded, randomness from a seeded [`TestRng`]). The explorer verifies that it
+    /// is. An error or a panic from the workload after the power is cut is expected and
+    /// ignored; before that, it fails the exploration.
+    ///
+    /// `check` panics to report a broken promise; the explorer adds to its message the crash
+    /// point, the step that was last to run, the image and the seed.
+    pub fn explore<A, E: Debug>(
+        &self,
+        workload: impl Fn(&SimFs, &mut Vec<A>) -> Result<(), E>,
+        check: impl Fn(&SimFs, &[A]),
+    ) -> Exploration {
+        let dry = SimFs::with_config(self.config);
+        let mut acked = Vec::new();
+        if let Err(e) = workload(&dry, &mut acked) {
+            panic!("the workload failed without any crash: {e:?}\n  seed: LAB_SEED={:#x}", self.seed);
+        }
+        let ops = dry.ops();
+        let steps = ops.len() as u64;
+        let mut rng = TestRng::new(self.seed);
+        let mut images_checked = 0;
+        for point in 0..=steps {
+            let fs = SimFs::with_config(self.config);
+            fs.crash_after(point);
+            let mut acked = Vec::new();
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| workload(&fs, &mut acked)));
+            if !fs.is_powered_off() {
+                match outcome {
+                    Ok(Ok(())) => panic!(
+                        "the workload is not deterministic: it ran {} steps with the power on, \
+                         but {steps} in its first run",
+                        fs.op_count()
+                    ),
+                    Ok(Err(e)) => panic!("the workload failed before crash point {point}: {e:?}"),
+                    Err(payload) => panic::resume_unwind(payload),
+                }
+            }
+            let trace = fs.ops();
+            if trace[..] != ops[..point as usize] {
+                panic!("the workload is not deterministic: its steps before crash point {point} differ from its first run");
+            }
+            let modes = std::iter::once(CrashMode::Strict)
+                .chain((0..self.torn_variants).map(|_| CrashMode::Torn { seed: rng.next_u64() }));
+            for mode in modes {
+                let image = fs.crash(mode);
+                images_checked += 1;
+                if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| check(&image, &acked))) {
+                    let last = match point {
+                        0 => "none (the power was cut before the first step)".to_string(),
+                        _ => ops[point as usize - 1].to_string(),
+                    };
+                    panic!(
+                        "{}\n  crash point: after step {point} of {steps}; last step run: {last}\n  \
+                         disk image: {mode}; explorer seed: {:#x}",
+                        panic_text(payload.as_ref()),
+                        self.seed
+                    );
+                }
+            }
+        }
+        Exploration { steps, crash_points: steps + 1, images_checked, ops }
+    }
+}

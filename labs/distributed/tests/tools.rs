@@ -1,0 +1,139 @@
+//! The kit's test tools work: the crash explorer visits every step and catches a broken
+//! atomic write; the I/O counter counts.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use distributed::check::panic_text;
+use distributed::explore::CrashExplorer;
+use distributed::vfs::{OpenMode, SimFs, StatsFs, StdFs, Vfs, write_atomic};
+
+/// A workload that replaces `config` three times with `replace`, acknowledging each version.
+fn replace_three_times(
+    replace: impl Fn(&SimFs, &[u8]) -> io::Result<()>,
+) -> impl Fn(&SimFs, &mut Vec<Vec<u8>>) -> io::Result<()> {
+    move |fs, acked| {
+        for version in [&b"version one"[..], b"version two, longer than one", b"v3"] {
+            replace(fs, version)?;
+            acked.push(version.to_vec());
+        }
+        Ok(())
+    }
+}
+
+/// After any crash, `config` holds the last acknowledged version or the one being written,
+/// and exists if anything was acknowledged.
+fn check_atomic(disk: &SimFs, acked: &[Vec<u8>]) {
+    let versions: [&[u8]; 3] = [b"version one", b"version two, longer than one", b"v3"];
+    let content = disk.open(Path::new("config"), OpenMode::Read).and_then(|f| f.read_all()).ok();
+    match (acked.last(), content) {
+        (None, None) => {}
+        (Some(last), None) => panic!("[atomic-write] acknowledged version {:?} is gone", String::from_utf8_lossy(last)),
+        (_, Some(bytes)) => {
+            let next = versions.get(acked.len()).copied();
+            let ok = acked.last().is_some_and(|last| *last == bytes) || next == Some(&bytes[..]);
+            assert!(ok, "[atomic-write] config holds {:?}, a torn or stale version", String::from_utf8_lossy(&bytes));
+        }
+    }
+}
+
+#[test]
+fn the_explorer_visits_every_step_of_a_workload_with_each_image() {
+    let explorer = CrashExplorer::new(3).torn_variants(2);
+    let checked = std::cell::Cell::new(0u64);
+    let report = explorer.explore(replace_three_times(|fs, data| write_atomic(fs, Path::new("config"), data)), |disk, acked| {
+        checked.set(checked.get() + 1);
+        check_atomic(disk, acked);
+    });
+    // write_atomic is create, set_len, write, sync, rename, sync_dir: six steps, three times.
+    assert_eq!(report.steps, 18, "{:#?}", report.ops);
+    assert_eq!(report.crash_points, 19);
+    assert_eq!(report.images_checked, 19 * 3);
+    assert_eq!(checked.get(), report.images_checked);
+}
+
+#[test]
+fn the_explorer_catches_an_atomic_write_that_does_not_sync_the_directory() {
+    let no_dir_sync = |fs: &SimFs, data: &[u8]| -> io::Result<()> {
+        let tmp = fs.open(Path::new("config.tmp"), OpenMode::Create)?;
+        tmp.set_len(0)?;
+        tmp.write_all_at(0, data)?;
+        tmp.sync_data()?;
+        fs.rename(Path::new("config.tmp"), Path::new("config"))
+    };
+    let caught = std::panic::catch_unwind(|| {
+        CrashExplorer::new(3).explore(replace_three_times(no_dir_sync), check_atomic);
+    });
+    let message = panic_text(caught.expect_err("the missing directory sync is caught").as_ref());
+    assert!(message.starts_with("[atomic-write] acknowledged version"), "{message}");
+    assert!(message.contains("crash point: after step"), "{message}");
+    assert!(message.contains("disk image: strict"), "{message}");
+}
+
+#[test]
+fn the_explorer_catches_a_write_in_place() {
+    let in_place = |fs: &SimFs, data: &[u8]| -> io::Result<()> {
+        let file = fs.open(Path::new("config"), OpenMode::Create)?;
+        file.set_len(0)?;
+        file.write_all_at(0, data)?;
+        file.sync_data()?;
+        fs.sync_dir(Path::new(""))
+    };
+    let caught = std::panic::catch_unwind(|| {
+        CrashExplorer::new(3).explore(replace_three_times(in_place), check_atomic);
+    });
+    let message = panic_text(caught.expect_err("writing in place is caught").as_ref());
+    assert!(message.starts_with("[atomic-write]"), "{message}");
+}
+
+#[test]
+fn the_explorer_refuses_a_workload_that_is_not_deterministic() {
+    let runs = std::sync::atomic::AtomicU64::new(0);
+    let caught = std::panic::catch_unwind(|| {
+        CrashExplorer::new(3).explore(
+            |fs, _: &mut Vec<()>| -> io::Result<()> {
+                let n = runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                fs.open(Path::new(&format!("file-{n}")), OpenMode::Create)?;
+                Ok(())
+            },
+            |_, _| {},
+        );
+    });
+    let message = panic_text(caught.expect_err("a changing workload is refused").as_ref());
+    assert!(message.contains("not deterministic"), "{message}");
+}
+
+fn count_io(fs: Arc<dyn Vfs>) {
+    let stats = StatsFs::new(fs);
+    stats.create_dir_all(Path::new("wal")).unwrap();
+    let a = stats.open(Path::new("wal/a"), OpenMode::Create).unwrap();
+    a.write_all_at(0, &[1; 100]).unwrap();
+    a.write_all_at(100, &[2; 50]).unwrap();
+    a.sync_data().unwrap();
+    let mut buf = [0; 30];
+    a.read_exact_at(0, &mut buf).unwrap();
+    write_atomic(&stats, Path::new("wal/meta"), b"xyz").unwrap();
+    let s = stats.stats();
+    let a_stats = s.files[Path::new("wal/a")];
+    assert_eq!((a_stats.writes, a_stats.bytes_written, a_stats.syncs), (2, 150, 1));
+    assert_eq!((a_stats.reads, a_stats.bytes_read), (1, 30));
+    assert_eq!(s.files[Path::new("wal/meta.tmp")].bytes_written, 3);
+    assert_eq!((s.creates, s.renames, s.dir_syncs), (2, 1, 1));
+    assert_eq!(s.total().syncs, 2);
+    assert_eq!(s.all_syncs(), 3);
+    assert!(s.to_string().contains("wal/a: 2 writes (150 B)"), "{s}");
+    stats.reset();
+    assert_eq!(stats.stats().total().writes, 0);
+}
+
+#[test]
+fn the_io_counter_counts_per_file_on_the_simulated_disk() {
+    count_io(Arc::new(SimFs::new(1)));
+}
+
+#[test]
+fn the_io_counter_counts_per_file_on_the_real_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    count_io(Arc::new(StdFs::new(dir.path())));
+}
