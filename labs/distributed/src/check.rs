@@ -88,13 +88,17 @@ mod tests {
         let text = failure_message("monotonic", "last_applied (7) > commit_index (5)", "lab4", "public");
         assert!(text.starts_with("[monotonic] last_applied (7) > commit_index (5)\n"), "{text}");
         assert!(text.contains("LAB_SEED=0x2a cargo test -p lab4 --test public"), "{text}");
-        assert!(text.ends_with("-- --exact check::tests::message_starts_with_the_invariant_and_ends_with_the_replay"), "{text}");
+        assert!(
+            text.ends_with("-- --exact check::tests::message_starts_with_the_invariant_and_ends_with_the_replay"),
+            "{text}"
+        );
     }
 
     #[test]
     fn the_macro_panics_only_when_the_condition_fails() {
         invariant!("monotonic", 5 <= 7, "never printed");
-        let caught = std::panic::catch_unwind(|| invariant!("monotonic", 7 <= 5, "last_applied (7) > commit_index (5)"));
+        let caught =
+            std::panic::catch_unwind(|| invariant!("monotonic", 7 <= 5, "last_applied (7) > commit_index (5)"));
         let text = panic_text(caught.expect_err("a broken invariant panics").as_ref());
         assert!(text.starts_with("[monotonic] last_applied (7) > commit_index (5)"), "{text}");
         assert!(text.contains("cargo test -p distributed --lib"), "{text}");

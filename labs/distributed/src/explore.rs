@@ -124,7 +124,9 @@ impl CrashExplorer {
             }
             let trace = fs.ops();
             if trace[..] != ops[..point as usize] {
-                panic!("the workload is not deterministic: its steps before crash point {point} differ from its first run");
+                panic!(
+                    "the workload is not deterministic: its steps before crash point {point} differ from its first run"
+                );
             }
             let modes = std::iter::once(CrashMode::Strict)
                 .chain((0..self.torn_variants).map(|_| CrashMode::Torn { seed: rng.next_u64() }));

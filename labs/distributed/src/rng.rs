@@ -23,8 +23,9 @@ thread_local! {
 /// If `LAB_SEED` is set but is not a number: a typo should not silently run another seed.
 pub fn lab_seed(default: u64) -> u64 {
     let seed = match std::env::var("LAB_SEED") {
-        Ok(text) => parse_seed(&text)
-            .unwrap_or_else(|| panic!("LAB_SEED={text:?} is not a number (use decimal or 0x-hex)")),
+        Ok(text) => {
+            parse_seed(&text).unwrap_or_else(|| panic!("LAB_SEED={text:?} is not a number (use decimal or 0x-hex)"))
+        }
         Err(_) => default,
     };
     CURRENT_SEED.with(|current| current.set(Some(seed)));

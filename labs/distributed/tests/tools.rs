@@ -42,10 +42,11 @@ fn check_atomic(disk: &SimFs, acked: &[Vec<u8>]) {
 fn the_explorer_visits_every_step_of_a_workload_with_each_image() {
     let explorer = CrashExplorer::new(3).torn_variants(2);
     let checked = std::cell::Cell::new(0u64);
-    let report = explorer.explore(replace_three_times(|fs, data| write_atomic(fs, Path::new("config"), data)), |disk, acked| {
-        checked.set(checked.get() + 1);
-        check_atomic(disk, acked);
-    });
+    let report =
+        explorer.explore(replace_three_times(|fs, data| write_atomic(fs, Path::new("config"), data)), |disk, acked| {
+            checked.set(checked.get() + 1);
+            check_atomic(disk, acked);
+        });
     // write_atomic is create, set_len, write, sync, rename, sync_dir: six steps, three times.
     assert_eq!(report.steps, 18, "{:#?}", report.ops);
     assert_eq!(report.crash_points, 19);

@@ -22,7 +22,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use sim::{CrashMode, OpKind, OpRecord, SimFs, SimFsConfig, SECTOR_SIZE};
+pub use sim::{CrashMode, OpKind, OpRecord, SECTOR_SIZE, SimFs, SimFsConfig};
 pub use stats::{FileStats, IoStats, StatsFs};
 pub use std_fs::StdFs;
 
@@ -160,9 +160,7 @@ pub fn parent_dir(path: &Path) -> &Path {
 /// exactly `data`, never a mix and never nothing: write a temporary file, sync it, rename it
 /// over `path`, sync the directory. Lab 3 teaches why each step is there.
 pub fn write_atomic(fs: &dyn Vfs, path: &Path, data: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
     let mut tmp_name = name.to_os_string();
     tmp_name.push(".tmp");
     let tmp = path.with_file_name(tmp_name);

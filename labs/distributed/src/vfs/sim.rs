@@ -298,10 +298,8 @@ impl Disk {
                 names
             }
         };
-        let mut image = Disk::new(SimFsConfig {
-            seed: self.config.seed.wrapping_add(1),
-            capacity: self.config.capacity,
-        });
+        let mut image =
+            Disk::new(SimFsConfig { seed: self.config.seed.wrapping_add(1), capacity: self.config.capacity });
         image.dirs = self.dirs.clone();
         // Inodes are visited in id order so the image depends only on the seed.
         let mut reachable: Vec<InodeId> = names.values().copied().collect();
@@ -553,10 +551,7 @@ impl Vfs for SimFs {
         let existing = disk.names.get(&path).copied();
         let inode = match (existing, mode) {
             (Some(_), OpenMode::CreateNew) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!("{}: file exists", path.display()),
-                ));
+                return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{}: file exists", path.display())));
             }
             (Some(id), _) => id,
             (None, OpenMode::Read | OpenMode::ReadWrite) => {
@@ -656,11 +651,7 @@ impl Vfs for SimFs {
         }
         disk.names.remove(&from);
         disk.names.insert(to.clone(), inode);
-        disk.pending_dir_ops.entry(dir).or_default().push(DirOp::Rename {
-            from: from.clone(),
-            to: to.clone(),
-            inode,
-        });
+        disk.pending_dir_ops.entry(dir).or_default().push(DirOp::Rename { from: from.clone(), to: to.clone(), inode });
         disk.record(OpKind::Rename, &from, format!("-> {}", to.display()), false);
         Ok(())
     }
@@ -728,11 +719,7 @@ impl SimFile {
         }
         let pending = pending.len();
         disk.record(OpKind::SyncFile, &name, format!("({pending} pending)"), fail);
-        if fail {
-            Err(io::Error::other("simulated EIO from fsync: the pending writes were dropped"))
-        } else {
-            Ok(())
-        }
+        if fail { Err(io::Error::other("simulated EIO from fsync: the pending writes were dropped")) } else { Ok(()) }
     }
 }
 

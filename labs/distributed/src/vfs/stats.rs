@@ -75,7 +75,15 @@ impl fmt::Display for IoStats {
         writeln!(
             f,
             "{} writes ({} B), {} reads ({} B), {} file syncs, {} dir syncs, {} creates, {} renames, {} removes",
-            t.writes, t.bytes_written, t.reads, t.bytes_read, t.syncs, self.dir_syncs, self.creates, self.renames, self.removes
+            t.writes,
+            t.bytes_written,
+            t.reads,
+            t.bytes_read,
+            t.syncs,
+            self.dir_syncs,
+            self.creates,
+            self.renames,
+            self.removes
         )?;
         for (path, s) in &self.files {
             writeln!(

@@ -1,0 +1,191 @@
+//! The on-disk format: segment headers, records, file names.
+//!
+//! Everything here is a pure function of bytes, so it can be tested without a disk and reused
+//! by lab 2, which verifies and repairs what this module writes.
+//!
+//! A segment file is a 24-byte header followed by records, back to back (all integers are
+//! little-endian):
+//!
+//! ```text
+//! header:  magic "RSMWAL01" (8) | first_index u64 | flags u32 | crc32(bytes 0..20) u32
+//! record:  len u32 | crc u32 | index u64 | term u64 | data (len - 16 bytes)
+//!          crc = crc32(segment first_index u64 | len u32 | index | term | data)
+//! ```
+//!
+//! Two choices carry the design:
+//!
+//! 1. A record's length is never 0 (it always holds an index and a term), so a run of zeros —
+//!    a preallocated or zero-filled tail — can never be read as a record.
+//! 2. The checksum covers the segment's first index as well as the record. A record copied
+//!    into another segment, or left behind in a recycled file, fails its checksum there, so a
+//!    stale record is rejected even when its own bytes are intact.
+
+use distributed::storage::{Entry, Index};
+
+/// The first 8 bytes of every segment file. The last two characters are the format version.
+pub const SEGMENT_MAGIC: [u8; 8] = *b"RSMWAL01";
+/// Length of a segment header.
+pub const HEADER_LEN: u64 = 24;
+/// Length of a record's framing: `len` and `crc`.
+pub const RECORD_HEADER_LEN: u64 = 8;
+/// Length of the entry header at the start of a record's payload: `index` and `term`.
+pub const ENTRY_HEADER_LEN: u64 = 16;
+/// The largest entry data a record may carry. A damaged length field larger than this is
+/// rejected before anything is allocated for it.
+pub const MAX_ENTRY_DATA: usize = 16 << 20;
+/// Header flag: this segment begins the log. Every entry before its first index was compacted
+/// away, and older segment files still present are leftovers to remove.
+pub const FLAG_LOG_START: u32 = 1;
+
+/// Why bytes are not a valid header or record.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// The bytes end before the header or record does: a torn or truncated write.
+    #[error("truncated: needs {needed} bytes, only {available} remain")]
+    Truncated {
+        /// Bytes the header or record needs.
+        needed: u64,
+        /// Bytes there are.
+        available: u64,
+    },
+    /// A zero length field: zeros where a record would start (a preallocated or zero-filled
+    /// tail), never a real record.
+    #[error("zeros where a record would start")]
+    Zeroed,
+    /// A header that does not start with [`SEGMENT_MAGIC`].
+    #[error("not a segment header (bad magic)")]
+    BadMagic,
+    /// A length field outside what a record can have.
+    #[error("impossible record length {0}")]
+    BadLength(u32),
+    /// The bytes do not match their checksum.
+    #[error("checksum mismatch: stored {stored:#010x}, computed {computed:#010x}")]
+    ChecksumMismatch {
+        /// The checksum in the bytes.
+        stored: u32,
+        /// The checksum of the bytes.
+        computed: u32,
+    },
+}
+
+/// A segment file's header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentHeader {
+    /// Index of the first entry the segment holds (or will hold).
+    pub first_index: Index,
+    /// Flags, such as [`FLAG_LOG_START`].
+    pub flags: u32,
+}
+
+impl SegmentHeader {
+    /// The header's 24 bytes.
+    pub fn encode(&self) -> [u8; 24] {
+        let mut bytes = [0u8; 24];
+        bytes[0..8].copy_from_slice(&SEGMENT_MAGIC);
+        bytes[8..16].copy_from_slice(&self.first_index.to_le_bytes());
+        bytes[16..20].copy_from_slice(&self.flags.to_le_bytes());
+        let crc = crc32fast::hash(&bytes[0..20]);
+        bytes[20..24].copy_from_slice(&crc.to_le_bytes());
+        bytes
+    }
+
+    /// Parses a header from the start of `bytes`.
+    pub fn decode(bytes: &[u8]) -> Result<SegmentHeader, FormatError> {
+        if bytes.len() < HEADER_LEN as usize {
+            return Err(FormatError::Truncated { needed: HEADER_LEN, available: bytes.len() as u64 });
+        }
+        if bytes[0..8] != SEGMENT_MAGIC {
+            return Err(FormatError::BadMagic);
+        }
+        let stored = u32_at(bytes, 20);
+        let computed = crc32fast::hash(&bytes[0..20]);
+        if stored != computed {
+            return Err(FormatError::ChecksumMismatch { stored, computed });
+        }
+        Ok(SegmentHeader { first_index: u64_at(bytes, 8), flags: u32_at(bytes, 16) })
+    }
+
+    /// Whether the segment begins the log.
+    pub fn is_log_start(&self) -> bool {
+        self.flags & FLAG_LOG_START != 0
+    }
+}
+
+/// The file name of the segment whose first entry is `first_index`: 20 decimal digits, so
+/// names sort in index order.
+pub fn segment_file_name(first_index: Index) -> String {
+    format!("{first_index:020}.wal")
+}
+
+/// The first index a segment file name stands for, or `None` if it is not a segment's name.
+pub fn parse_segment_file_name(name: &str) -> Option<Index> {
+    let digits = name.strip_suffix(".wal")?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The bytes of the record holding `entry` in the segment that starts at
+/// `segment_first_index`.
+///
+/// # Panics
+///
+/// If `entry.data` is longer than [`MAX_ENTRY_DATA`]; callers check first.
+pub fn encode_record(segment_first_index: Index, entry: &Entry) -> Vec<u8> {
+    assert!(entry.data.len() <= MAX_ENTRY_DATA, "entry data over MAX_ENTRY_DATA");
+    let len = (ENTRY_HEADER_LEN as usize + entry.data.len()) as u32;
+    let mut bytes = Vec::with_capacity(RECORD_HEADER_LEN as usize + len as usize);
+    bytes.extend_from_slice(&len.to_le_bytes());
+    bytes.extend_from_slice(&[0; 4]);
+    bytes.extend_from_slice(&entry.index.to_le_bytes());
+    bytes.extend_from_slice(&entry.term.to_le_bytes());
+    bytes.extend_from_slice(&entry.data);
+    let crc = record_crc(segment_first_index, len, &bytes[RECORD_HEADER_LEN as usize..]);
+    bytes[4..8].copy_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// Parses the record at the start of `bytes`, in the segment that starts at
+/// `segment_first_index`; returns the entry and the record's length in bytes.
+pub fn decode_record(segment_first_index: Index, bytes: &[u8]) -> Result<(Entry, usize), FormatError> {
+    let framing = RECORD_HEADER_LEN as usize;
+    if bytes.len() < framing {
+        return Err(FormatError::Truncated { needed: RECORD_HEADER_LEN, available: bytes.len() as u64 });
+    }
+    let len = u32_at(bytes, 0);
+    if len == 0 {
+        return Err(FormatError::Zeroed);
+    }
+    if (len as u64) < ENTRY_HEADER_LEN || len as usize > ENTRY_HEADER_LEN as usize + MAX_ENTRY_DATA {
+        return Err(FormatError::BadLength(len));
+    }
+    let total = framing + len as usize;
+    if bytes.len() < total {
+        return Err(FormatError::Truncated { needed: total as u64, available: bytes.len() as u64 });
+    }
+    let payload = &bytes[framing..total];
+    let stored = u32_at(bytes, 4);
+    let computed = record_crc(segment_first_index, len, payload);
+    if stored != computed {
+        return Err(FormatError::ChecksumMismatch { stored, computed });
+    }
+    let entry = Entry { index: u64_at(payload, 0), term: u64_at(payload, 8), data: payload[16..].to_vec() };
+    Ok((entry, total))
+}
+
+fn record_crc(segment_first_index: Index, len: u32, payload: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&segment_first_index.to_le_bytes());
+    hasher.update(&len.to_le_bytes());
+    hasher.update(payload);
+    hasher.finalize()
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}

@@ -1,0 +1,191 @@
+//! One segment file: its header, where each record starts, and the terms of its entries.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use distributed::storage::{Entry, Index, Term};
+use distributed::vfs::{OpenMode, Vfs, VfsFile};
+
+use crate::WalError;
+use crate::format::{self, HEADER_LEN, SegmentHeader};
+
+/// A segment in memory: the open file and an index of its records. Entry data stays on disk
+/// and is read on demand; terms are kept in memory because Raft asks for them constantly.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub header: SegmentHeader,
+    pub file_name: String,
+    pub file: Arc<dyn VfsFile>,
+    /// Byte offset of each record; record `k` holds entry `first_index + k`.
+    offsets: Vec<u64>,
+    terms: Vec<Term>,
+    /// Bytes in use: the end of the last record.
+    pub len: u64,
+    /// Written since the last sync.
+    pub dirty: bool,
+}
+
+/// How a scan of a segment ended.
+pub(crate) enum ScanEnd {
+    /// At the end of the file.
+    Clean,
+    /// At bytes that are not the next record; `offset` is where the valid records end.
+    Invalid { offset: u64, reason: String },
+}
+
+/// What opening an existing segment file found.
+pub(crate) enum Opened {
+    Segment(Segment, ScanEnd),
+    /// The header is missing or damaged and no record can be read: a segment whose creation
+    /// never completed.
+    Unfinished,
+}
+
+impl Segment {
+    /// Creates a segment file holding only its header. Nothing is synced.
+    pub fn create(fs: &dyn Vfs, dir: &Path, header: SegmentHeader) -> Result<Segment, WalError> {
+        let file_name = format::segment_file_name(header.first_index);
+        // `Create`, not `CreateNew`: a file of that name may be left from a removal that a
+        // crash undid; it holds nothing acknowledged, so it is overwritten.
+        let file: Arc<dyn VfsFile> = Arc::from(fs.open(&dir.join(&file_name), OpenMode::Create)?);
+        file.set_len(0)?;
+        file.write_all_at(0, &header.encode())?;
+        Ok(Segment { header, file_name, file, offsets: Vec::new(), terms: Vec::new(), len: HEADER_LEN, dirty: true })
+    }
+
+    /// Opens a segment file and indexes every valid record, stopping at the first bytes that
+    /// are not the next record.
+    pub fn open(fs: &dyn Vfs, dir: &Path, file_name: &str, named_first: Index) -> Result<Opened, WalError> {
+        let path: PathBuf = dir.join(file_name);
+        let file: Arc<dyn VfsFile> = Arc::from(fs.open(&path, OpenMode::ReadWrite)?);
+        let bytes = file.read_all()?;
+        let header = match SegmentHeader::decode(&bytes) {
+            Ok(header) => header,
+            Err(e) => {
+                // A damaged header on a segment whose records are intact is corruption; a
+                // header that never got written leaves no record behind it.
+                let first_record = bytes.get(HEADER_LEN as usize..).unwrap_or_default();
+                return match format::decode_record(named_first, first_record) {
+                    Ok(_) => Err(corrupt(file_name, 0, format!("segment header: {e}"))),
+                    Err(_) => Ok(Opened::Unfinished),
+                };
+            }
+        };
+        if header.first_index != named_first {
+            return Err(corrupt(
+                file_name,
+                8,
+                format!("header says first index {}, the name says {named_first}", header.first_index),
+            ));
+        }
+        let mut segment = Segment {
+            header,
+            file_name: file_name.to_string(),
+            file,
+            offsets: Vec::new(),
+            terms: Vec::new(),
+            len: HEADER_LEN,
+            dirty: false,
+        };
+        let mut offset = HEADER_LEN as usize;
+        let end = loop {
+            if offset == bytes.len() {
+                break ScanEnd::Clean;
+            }
+            let expected = segment.next_index();
+            match format::decode_record(header.first_index, &bytes[offset..]) {
+                Ok((entry, _)) if entry.index != expected => {
+                    break ScanEnd::Invalid {
+                        offset: offset as u64,
+                        reason: format!("record holds index {}, expected {expected}", entry.index),
+                    };
+                }
+                Ok((entry, consumed)) => {
+                    segment.offsets.push(offset as u64);
+                    segment.terms.push(entry.term);
+                    offset += consumed;
+                    segment.len = offset as u64;
+                }
+                Err(e) => break ScanEnd::Invalid { offset: offset as u64, reason: e.to_string() },
+            }
+        };
+        Ok(Opened::Segment(segment, end))
+    }
+
+    pub fn first_index(&self) -> Index {
+        self.header.first_index
+    }
+
+    /// The index of the last entry held, or `first_index() - 1` if none.
+    pub fn last_index(&self) -> Index {
+        self.header.first_index + self.terms.len() as u64 - 1
+    }
+
+    pub fn next_index(&self) -> Index {
+        self.header.first_index + self.terms.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    pub fn last_term(&self) -> Option<Term> {
+        self.terms.last().copied()
+    }
+
+    /// The term of entry `index`, which this segment must hold.
+    pub fn term(&self, index: Index) -> Term {
+        self.terms[(index - self.header.first_index) as usize]
+    }
+
+    /// Writes the record of `entry`, which must be the next index. Not synced.
+    pub fn append(&mut self, entry: &Entry, record: &[u8]) -> Result<(), WalError> {
+        debug_assert_eq!(entry.index, self.next_index());
+        self.file.write_all_at(self.len, record)?;
+        self.offsets.push(self.len);
+        self.terms.push(entry.term);
+        self.len += record.len() as u64;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Reads entry `index`, which this segment must hold, checking its checksum: a record
+    /// damaged since it was written is an error, never a wrong entry.
+    pub fn read(&self, index: Index) -> Result<Entry, WalError> {
+        let k = (index - self.header.first_index) as usize;
+        let start = self.offsets[k];
+        let end = self.offsets.get(k + 1).copied().unwrap_or(self.len);
+        let mut bytes = vec![0; (end - start) as usize];
+        self.file.read_exact_at(start, &mut bytes)?;
+        match format::decode_record(self.header.first_index, &bytes) {
+            Ok((entry, _)) if entry.index == index => Ok(entry),
+            Ok((entry, _)) => Err(corrupt(&self.file_name, start, format!("record holds index {}", entry.index))),
+            Err(e) => Err(corrupt(&self.file_name, start, e.to_string())),
+        }
+    }
+
+    /// Drops entries `from` and after, cutting the file (not synced). `from` must be in
+    /// `first_index()..=next_index()`.
+    pub fn truncate_from(&mut self, from: Index) -> Result<(), WalError> {
+        let keep = (from - self.header.first_index) as usize;
+        let cut = self.offsets.get(keep).copied().unwrap_or(self.len);
+        self.offsets.truncate(keep);
+        self.terms.truncate(keep);
+        self.file.set_len(cut)?;
+        self.len = cut;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Cuts the file back to where the valid records end, durably: a torn tail goes away
+    /// before anything is appended after it.
+    pub fn cut_torn_tail(&mut self) -> Result<(), WalError> {
+        self.file.set_len(self.len)?;
+        self.file.sync_data()?;
+        Ok(())
+    }
+}
+
+pub(crate) fn corrupt(file: &str, offset: u64, reason: String) -> WalError {
+    WalError::Corrupt { file: file.to_string(), offset, reason }
+}
