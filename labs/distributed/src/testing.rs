@@ -1,10 +1,15 @@
 //! Small helpers that labs' public tests, the hidden suites and the benchmarks share.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::io;
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::ThreadId;
+use std::time::Duration;
 
 use crate::rng::lab_seed;
 use crate::storage::{Entry, Index, Term};
-use crate::vfs::{FsRef, SimFs};
+use crate::vfs::{FsRef, OpenMode, SimFs, Vfs, VfsFile};
 
 /// A proptest configuration seeded from [`lab_seed`], so a property test finds the same
 /// cases every run and `LAB_SEED` replays a failure. `PROPTEST_CASES` still overrides `cases`.
@@ -44,4 +49,131 @@ pub fn payload(index: Index, term: Term, len: usize) -> Vec<u8> {
         data.push(b'a' + (x >> 59) as u8 % 26);
     }
     data
+}
+
+/// A filesystem for testing group commit without relying on timing.
+///
+/// The test runs in rounds: in each, every participating thread appends once, and the round
+/// ends when all of them were acknowledged. A file sync is held until every participant has
+/// written in the current round. So a log that lets threads append while one of them syncs
+/// needs at most two syncs a round (the first leader may have gathered only its own append
+/// before the others wrote; the next one then covers the rest), and the count of syncs shows
+/// whether appends share them. A log that syncs while holding the lock the others need to
+/// append never lets them write: after `patience` the gate gives up for good and lets every
+/// sync through, and [`SyncGate::gave_up`] says so. Either way the test ends.
+#[derive(Clone, Debug)]
+pub struct SyncGate {
+    inner: FsRef,
+    shared: Arc<(Mutex<GateState>, Condvar)>,
+    patience: Duration,
+}
+
+#[derive(Debug)]
+struct GateState {
+    participants: usize,
+    wrote_this_round: HashSet<ThreadId>,
+    gave_up: bool,
+}
+
+impl SyncGate {
+    /// A gate over `inner` for `participants` threads.
+    pub fn new(inner: FsRef, participants: usize, patience: Duration) -> Self {
+        let state = GateState { participants, wrote_this_round: HashSet::new(), gave_up: false };
+        SyncGate { inner, shared: Arc::new((Mutex::new(state), Condvar::new())), patience }
+    }
+
+    /// Starts a round. Call it once, when every participant's previous append was
+    /// acknowledged and before any of them appends again (between two barriers).
+    pub fn start_round(&self) {
+        self.shared.0.lock().unwrap_or_else(|p| p.into_inner()).wrote_this_round.clear();
+    }
+
+    /// Whether a sync ever waited `patience` without the other threads writing.
+    pub fn gave_up(&self) -> bool {
+        self.shared.0.lock().unwrap_or_else(|p| p.into_inner()).gave_up
+    }
+
+    fn wrote(&self) {
+        let (lock, changed) = &*self.shared;
+        lock.lock().unwrap_or_else(|p| p.into_inner()).wrote_this_round.insert(std::thread::current().id());
+        changed.notify_all();
+    }
+
+    fn before_sync(&self) {
+        let (lock, changed) = &*self.shared;
+        let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while !state.gave_up && state.wrote_this_round.len() < state.participants {
+            let (next, timeout) = changed.wait_timeout(state, self.patience).unwrap_or_else(|p| p.into_inner());
+            state = next;
+            if timeout.timed_out() && state.wrote_this_round.len() < state.participants {
+                state.gave_up = true;
+            }
+        }
+    }
+}
+
+impl Vfs for SyncGate {
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn VfsFile>> {
+        Ok(Box::new(GatedFile { inner: self.inner.open(path, mode)?, gate: self.clone() }))
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.inner.create_dir_all(path)
+    }
+
+    fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
+        self.inner.read_dir(dir)
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        self.inner.exists(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.inner.rename(from, to)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.inner.remove_file(path)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.inner.sync_dir(dir)
+    }
+}
+
+#[derive(Debug)]
+struct GatedFile {
+    inner: Box<dyn VfsFile>,
+    gate: SyncGate,
+}
+
+impl VfsFile for GatedFile {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read_at(offset, buf)
+    }
+
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write_at(offset, data)?;
+        self.gate.wrote();
+        Ok(n)
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.inner.set_len(len)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        self.gate.before_sync();
+        self.inner.sync_data()
+    }
+
+    fn sync_all(&self) -> io::Result<()> {
+        self.gate.before_sync();
+        self.inner.sync_all()
+    }
 }

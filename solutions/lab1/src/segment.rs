@@ -140,7 +140,6 @@ impl Segment {
 
     /// Writes the record of `entry`, which must be the next index. Not synced.
     pub fn append(&mut self, entry: &Entry, record: &[u8]) -> Result<(), WalError> {
-        debug_assert_eq!(entry.index, self.next_index());
         self.file.write_all_at(self.len, record)?;
         self.offsets.push(self.len);
         self.terms.push(entry.term);

@@ -1,0 +1,97 @@
+//! Bad arguments get typed errors and change nothing.
+
+use distributed::rng::lab_seed;
+use distributed::storage::Entry;
+use distributed::testing::{entries, sim_disk};
+use lab1::format::MAX_ENTRY_DATA;
+use lab1::{SyncPolicy, WalError};
+
+use crate::{Model, assert_matches_model, open_on, options};
+
+fn log_of_ten() -> (lab1::Wal, Model) {
+    let (_, fs) = sim_disk(lab_seed(1));
+    let wal = open_on(fs, options(144, SyncPolicy::EveryAppend));
+    wal.append(&entries(1, 10, 2)).unwrap();
+    (wal, Model::of(entries(1, 10, 2)))
+}
+
+#[test]
+fn a_gap_is_refused() {
+    let (wal, model) = log_of_ten();
+    let result = wal.append(&entries(12, 13, 2));
+    assert!(
+        matches!(result, Err(WalError::NotContiguous { expected: 11, got: 12 })),
+        "[append-only] appending 12 after 10: {result:?}"
+    );
+    let inner_gap = wal.append(&[entries(11, 11, 2), entries(13, 13, 2)].concat());
+    assert!(
+        matches!(inner_gap, Err(WalError::NotContiguous { expected: 12, got: 13 })),
+        "[append-only] a gap inside a batch: {inner_gap:?}"
+    );
+    assert_matches_model(&wal, &model);
+}
+
+#[test]
+fn a_stale_index_is_refused() {
+    let (wal, model) = log_of_ten();
+    for stale in [1, 5, 10] {
+        let result = wal.append(&entries(stale, stale, 2));
+        assert!(
+            matches!(result, Err(WalError::NotContiguous { expected: 11, .. })),
+            "[append-only] re-appending {stale}: {result:?}"
+        );
+    }
+    assert_matches_model(&wal, &model);
+}
+
+#[test]
+fn a_lower_term_is_refused() {
+    let (wal, model) = log_of_ten();
+    let result = wal.append(&entries(11, 11, 1));
+    assert!(
+        matches!(result, Err(WalError::TermRegression { index: 11, previous: 2, got: 1 })),
+        "[append-only] {result:?}"
+    );
+    let inside = wal.append(&[entries(11, 11, 3), entries(12, 12, 2)].concat());
+    assert!(
+        matches!(inside, Err(WalError::TermRegression { index: 12, .. })),
+        "[append-only] a lower term inside a batch: {inside:?}"
+    );
+    assert_matches_model(&wal, &model);
+}
+
+#[test]
+fn truncating_below_the_first_index_is_refused() {
+    let (wal, mut model) = log_of_ten();
+    wal.compact_prefix(4).unwrap();
+    model.compact(4);
+    for from in [1, 4] {
+        let result = wal.truncate_suffix(from);
+        assert!(
+            matches!(result, Err(WalError::TruncateCompacted { first_index: 5, .. })),
+            "[prefix-compaction] truncate_suffix({from}) after compacting up to 4: {result:?}"
+        );
+    }
+    wal.truncate_suffix(11).expect("truncating past the end does nothing");
+    assert_matches_model(&wal, &model);
+}
+
+#[test]
+fn reads_outside_the_log_are_typed_errors() {
+    let (wal, _) = log_of_ten();
+    wal.compact_prefix(3).unwrap();
+    assert!(matches!(wal.entry(3), Err(WalError::Compacted { index: 3, first_index: 4 })), "{:?}", wal.entry(3));
+    assert!(matches!(wal.term(2), Err(WalError::Compacted { .. })), "{:?}", wal.term(2));
+    assert!(matches!(wal.entry(11), Err(WalError::Unavailable { index: 11, last_index: 10 })), "{:?}", wal.entry(11));
+    assert!(matches!(wal.entries(2, 5), Err(WalError::Compacted { .. })));
+    assert!(matches!(wal.entries(9, 12), Err(WalError::Unavailable { .. })));
+}
+
+#[test]
+fn an_oversized_entry_is_refused() {
+    let (wal, model) = log_of_ten();
+    let result = wal.append(&[Entry::new(11, 2, vec![7; MAX_ENTRY_DATA + 1])]);
+    assert!(matches!(result, Err(WalError::TooLarge { .. })), "{result:?}");
+    assert_matches_model(&wal, &model);
+    wal.append(&[Entry::new(11, 2, vec![7; 1000])]).expect("the log is still usable");
+}

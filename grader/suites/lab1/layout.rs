@@ -1,0 +1,159 @@
+//! The bytes on disk, read by a parser written from the chapter's byte tables alone, and
+//! rollover at exact boundaries.
+
+use std::path::Path;
+
+use distributed::invariant;
+use distributed::rng::lab_seed;
+use distributed::storage::Entry;
+use distributed::testing::{entries, payload, sim_disk};
+use distributed::vfs::Vfs;
+use lab1::SyncPolicy;
+
+use crate::{DIR, open_on, options};
+
+/// Parses a segment file by the chapter's format: returns its first index, flags and entries,
+/// and panics with `[on-disk-format]` where the bytes disagree with the format.
+fn parse_segment(name: &str, bytes: &[u8]) -> (u64, u32, Vec<Entry>) {
+    let fail = |what: String| -> ! { panic!("[on-disk-format] {name}: {what}") };
+    if bytes.len() < 24 {
+        fail(format!("{} bytes, shorter than a 24-byte header", bytes.len()));
+    }
+    if &bytes[0..8] != b"RSMWAL01" {
+        fail(format!("starts with {:?}, not the magic RSMWAL01", &bytes[0..8]));
+    }
+    let first = u64::from_le_bytes(bytes[8..16].try_into().unwrap());
+    let flags = u32::from_le_bytes(bytes[16..20].try_into().unwrap());
+    let header_crc = u32::from_le_bytes(bytes[20..24].try_into().unwrap());
+    if header_crc != crc32fast::hash(&bytes[0..20]) {
+        fail("header CRC32 (bytes 20..24) is not the CRC32 of bytes 0..20".into());
+    }
+    if name != format!("{first:020}.wal") {
+        fail(format!("header names first index {first}, so the file should be named {first:020}.wal"));
+    }
+    let mut at = 24;
+    let mut found = Vec::new();
+    while at < bytes.len() {
+        if bytes.len() - at < 8 {
+            fail(format!("{} stray bytes after the last record at offset {at}", bytes.len() - at));
+        }
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap());
+        if len < 16 || at + 8 + len > bytes.len() {
+            fail(format!("record at offset {at} has impossible length {len}"));
+        }
+        let payload = &bytes[at + 8..at + 8 + len];
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&first.to_le_bytes());
+        hasher.update(&(len as u32).to_le_bytes());
+        hasher.update(payload);
+        if crc != hasher.finalize() {
+            fail(format!(
+                "record at offset {at}: CRC is not crc32(segment first index | len | payload), so records are not tied to their segment"
+            ));
+        }
+        let index = u64::from_le_bytes(payload[0..8].try_into().unwrap());
+        let term = u64::from_le_bytes(payload[8..16].try_into().unwrap());
+        found.push(Entry::new(index, term, payload[16..].to_vec()));
+        at += 8 + len;
+    }
+    (first, flags, found)
+}
+
+fn on_disk(fs: &dyn Vfs) -> Vec<(String, u64, u32, Vec<Entry>)> {
+    fs.read_dir(Path::new(DIR))
+        .unwrap()
+        .into_iter()
+        .map(|name| {
+            let file = fs.open(&Path::new(DIR).join(&name), distributed::vfs::OpenMode::Read).unwrap();
+            let (first, flags, found) = parse_segment(&name, &file.read_all().unwrap());
+            (name, first, flags, found)
+        })
+        .collect()
+}
+
+#[test]
+fn segment_files_follow_the_byte_tables() {
+    let (_, fs) = sim_disk(lab_seed(1));
+    let wal = open_on(fs.clone(), options(1000, SyncPolicy::EveryAppend));
+    let appended: Vec<Entry> =
+        (1..=20).map(|i| Entry::new(i, 1 + i / 7, payload(i, 1 + i / 7, (i * 37 % 300) as usize))).collect();
+    for entry in &appended {
+        wal.append(std::slice::from_ref(entry)).unwrap();
+    }
+    let segments = on_disk(fs.as_ref());
+    invariant!(
+        "rollover",
+        segments.len() > 2,
+        "20 entries of up to 300 bytes fit in {} segments of 1000 bytes",
+        segments.len()
+    );
+    let flags: Vec<u32> = segments.iter().map(|s| s.2).collect();
+    invariant!(
+        "on-disk-format",
+        flags[0] & 1 == 1,
+        "the log's first segment is flagged FLAG_LOG_START: flags {flags:?}"
+    );
+    invariant!(
+        "on-disk-format",
+        flags[1..].iter().all(|f| f & 1 == 0),
+        "only the first segment is flagged: flags {flags:?}"
+    );
+    let found: Vec<Entry> = segments.iter().flat_map(|s| s.3.clone()).collect();
+    invariant!(
+        "on-disk-format",
+        found == appended,
+        "the segment files do not hold exactly the appended entries, in order"
+    );
+    for (name, first, _, records) in &segments {
+        invariant!(
+            "rollover",
+            records.first().is_none_or(|e| e.index == *first),
+            "{name} does not start at its first index"
+        );
+        let total: usize = 24 + records.iter().map(|e| 24 + e.data.len()).sum::<usize>();
+        invariant!(
+            "rollover",
+            total <= 1000 || records.len() == 1,
+            "{name} holds {total} bytes, over the 1000-byte threshold"
+        );
+    }
+}
+
+#[test]
+fn rollover_happens_exactly_at_the_threshold() {
+    // 40-byte records: 24 + 3 * 40 = 144.
+    for (segment_size, per_segment) in [(144, 3), (143, 2), (184, 4), (64, 1), (63, 1)] {
+        let (_, fs) = sim_disk(lab_seed(1));
+        let wal = open_on(fs.clone(), options(segment_size, SyncPolicy::EveryAppend));
+        for entry in entries(1, 12, 1) {
+            wal.append(&[entry]).unwrap();
+        }
+        let counts: Vec<usize> = on_disk(fs.as_ref()).iter().map(|s| s.3.len()).collect();
+        let expected: Vec<usize> = (0..12).step_by(per_segment).map(|start| per_segment.min(12 - start)).collect();
+        invariant!(
+            "rollover",
+            counts == expected,
+            "segment size {segment_size}: segments hold {counts:?} entries, expected {expected:?} \
+             (a segment takes a record if it still fits, and always takes at least one)"
+        );
+        let info: Vec<(u64, u64)> = wal.segments().iter().map(|s| (s.first_index, s.len)).collect();
+        let disk: Vec<(u64, u64)> = on_disk(fs.as_ref())
+            .iter()
+            .map(|s| (s.1, 24 + s.3.iter().map(|e| 24 + e.data.len() as u64).sum::<u64>()))
+            .collect();
+        invariant!("rollover", info == disk, "Wal::segments() says {info:?}, the files say {disk:?}");
+    }
+}
+
+#[test]
+fn a_record_larger_than_a_segment_gets_one_to_itself() {
+    let (_, fs) = sim_disk(lab_seed(1));
+    let wal = open_on(fs.clone(), options(200, SyncPolicy::EveryAppend));
+    let big: Vec<Entry> = (1..=3).map(|i| Entry::new(i, 1, payload(i, 1, 500))).collect();
+    wal.append(&big).unwrap();
+    wal.append(&entries(4, 5, 1)).unwrap();
+    let counts: Vec<usize> = on_disk(fs.as_ref()).iter().map(|s| s.3.len()).collect();
+    invariant!("rollover", counts == [1, 1, 1, 2], "segments hold {counts:?} entries, expected [1, 1, 1, 2]");
+    crate::assert_matches_model(&wal, &crate::Model::of([big, entries(4, 5, 1)].concat()));
+}
