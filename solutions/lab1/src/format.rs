@@ -133,17 +133,23 @@ pub fn parse_segment_file_name(name: &str) -> Option<Index> {
 ///
 /// If `entry.data` is longer than [`MAX_ENTRY_DATA`]; callers check first.
 pub fn encode_record(segment_first_index: Index, entry: &Entry) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity((RECORD_HEADER_LEN + ENTRY_HEADER_LEN) as usize + entry.data.len());
+    encode_record_into(segment_first_index, entry, &mut bytes);
+    bytes
+}
+
+/// Like [`encode_record`], appending the record to `out` instead of allocating.
+pub(crate) fn encode_record_into(segment_first_index: Index, entry: &Entry, out: &mut Vec<u8>) {
     assert!(entry.data.len() <= MAX_ENTRY_DATA, "entry data over MAX_ENTRY_DATA");
     let len = (ENTRY_HEADER_LEN as usize + entry.data.len()) as u32;
-    let mut bytes = Vec::with_capacity(RECORD_HEADER_LEN as usize + len as usize);
-    bytes.extend_from_slice(&len.to_le_bytes());
-    bytes.extend_from_slice(&[0; 4]);
-    bytes.extend_from_slice(&entry.index.to_le_bytes());
-    bytes.extend_from_slice(&entry.term.to_le_bytes());
-    bytes.extend_from_slice(&entry.data);
-    let crc = record_crc(segment_first_index, len, &bytes[RECORD_HEADER_LEN as usize..]);
-    bytes[4..8].copy_from_slice(&crc.to_le_bytes());
-    bytes
+    let start = out.len();
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&entry.index.to_le_bytes());
+    out.extend_from_slice(&entry.term.to_le_bytes());
+    out.extend_from_slice(&entry.data);
+    let crc = record_crc(segment_first_index, len, &out[start + RECORD_HEADER_LEN as usize..]);
+    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// Parses the record at the start of `bytes`, in the segment that starts at

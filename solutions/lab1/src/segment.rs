@@ -9,8 +9,15 @@ use distributed::vfs::{OpenMode, Vfs, VfsFile};
 use crate::WalError;
 use crate::format::{self, HEADER_LEN, SegmentHeader};
 
+/// Buffered records are written once they take this many bytes.
+const FLUSH_AT: usize = 256 << 10;
+
 /// A segment in memory: the open file and an index of its records. Entry data stays on disk
 /// and is read on demand; terms are kept in memory because Raft asks for them constantly.
+///
+/// New records collect in a buffer and reach the file in one write when the buffer fills or
+/// before a sync, as etcd's WAL does with its page writer: one system call for many small
+/// records. A record is never split between the buffer and the file.
 #[derive(Debug)]
 pub(crate) struct Segment {
     pub header: SegmentHeader,
@@ -21,6 +28,9 @@ pub(crate) struct Segment {
     terms: Vec<Term>,
     /// Bytes in use: the end of the last record.
     pub len: u64,
+    /// Bytes already written to the file; records from here to `len` are in `buffer`.
+    written: u64,
+    buffer: Vec<u8>,
     /// Written since the last sync.
     pub dirty: bool,
 }
@@ -50,7 +60,17 @@ impl Segment {
         let file: Arc<dyn VfsFile> = Arc::from(fs.open(&dir.join(&file_name), OpenMode::Create)?);
         file.set_len(0)?;
         file.write_all_at(0, &header.encode())?;
-        Ok(Segment { header, file_name, file, offsets: Vec::new(), terms: Vec::new(), len: HEADER_LEN, dirty: true })
+        Ok(Segment {
+            header,
+            file_name,
+            file,
+            offsets: Vec::new(),
+            terms: Vec::new(),
+            len: HEADER_LEN,
+            written: HEADER_LEN,
+            buffer: Vec::new(),
+            dirty: true,
+        })
     }
 
     /// Opens a segment file and indexes every valid record, stopping at the first bytes that
@@ -85,6 +105,8 @@ impl Segment {
             offsets: Vec::new(),
             terms: Vec::new(),
             len: HEADER_LEN,
+            written: HEADER_LEN,
+            buffer: Vec::new(),
             dirty: false,
         };
         let mut offset = HEADER_LEN as usize;
@@ -105,6 +127,7 @@ impl Segment {
                     segment.terms.push(entry.term);
                     offset += consumed;
                     segment.len = offset as u64;
+                    segment.written = segment.len;
                 }
                 Err(e) => break ScanEnd::Invalid { offset: offset as u64, reason: e.to_string() },
             }
@@ -138,13 +161,28 @@ impl Segment {
         self.terms[(index - self.header.first_index) as usize]
     }
 
-    /// Writes the record of `entry`, which must be the next index. Not synced.
-    pub fn append(&mut self, entry: &Entry, record: &[u8]) -> Result<(), WalError> {
-        self.file.write_all_at(self.len, record)?;
+    /// Adds the record of `entry`, which must be the next index, to the buffer. Neither
+    /// written nor synced unless the buffer is full.
+    pub fn append(&mut self, entry: &Entry) -> Result<(), WalError> {
+        let start = self.buffer.len();
+        format::encode_record_into(self.header.first_index, entry, &mut self.buffer);
         self.offsets.push(self.len);
         self.terms.push(entry.term);
-        self.len += record.len() as u64;
+        self.len += (self.buffer.len() - start) as u64;
         self.dirty = true;
+        if self.buffer.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the buffered records to the file (not synced).
+    pub fn flush(&mut self) -> Result<(), WalError> {
+        if !self.buffer.is_empty() {
+            self.file.write_all_at(self.written, &self.buffer)?;
+            self.written = self.len;
+            self.buffer.clear();
+        }
         Ok(())
     }
 
@@ -154,8 +192,14 @@ impl Segment {
         let k = (index - self.header.first_index) as usize;
         let start = self.offsets[k];
         let end = self.offsets.get(k + 1).copied().unwrap_or(self.len);
-        let mut bytes = vec![0; (end - start) as usize];
-        self.file.read_exact_at(start, &mut bytes)?;
+        let bytes = if start >= self.written {
+            let at = (start - self.written) as usize;
+            self.buffer[at..at + (end - start) as usize].to_vec()
+        } else {
+            let mut bytes = vec![0; (end - start) as usize];
+            self.file.read_exact_at(start, &mut bytes)?;
+            bytes
+        };
         match format::decode_record(self.header.first_index, &bytes) {
             Ok((entry, _)) if entry.index == index => Ok(entry),
             Ok((entry, _)) => Err(corrupt(&self.file_name, start, format!("record holds index {}", entry.index))),
@@ -166,12 +210,14 @@ impl Segment {
     /// Drops entries `from` and after, cutting the file (not synced). `from` must be in
     /// `first_index()..=next_index()`.
     pub fn truncate_from(&mut self, from: Index) -> Result<(), WalError> {
+        self.flush()?;
         let keep = (from - self.header.first_index) as usize;
         let cut = self.offsets.get(keep).copied().unwrap_or(self.len);
         self.offsets.truncate(keep);
         self.terms.truncate(keep);
         self.file.set_len(cut)?;
         self.len = cut;
+        self.written = cut;
         self.dirty = true;
         Ok(())
     }

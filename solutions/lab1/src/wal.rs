@@ -254,6 +254,13 @@ impl Wal {
                     return Err(self.poison(&mut state, e));
                 }
             }
+            // Without a sync to wait for, records may sit in the buffer; otherwise they reach
+            // the file now, so that a group-commit leader has them to sync.
+            if self.options.sync != SyncPolicy::Never
+                && let Err(e) = state.segments.last_mut().map_or(Ok(()), Segment::flush)
+            {
+                return Err(self.poison(&mut state, e));
+            }
             state.written += 1;
             match self.options.sync {
                 SyncPolicy::Never => return Ok(()),
@@ -389,9 +396,7 @@ impl Wal {
         if full {
             self.roll_over(state, entry.index)?;
         }
-        let active = state.segments.last_mut().expect("a segment was just made");
-        let record = format::encode_record(active.first_index(), entry);
-        active.append(entry, &record)
+        state.segments.last_mut().expect("a segment was just made").append(entry)
     }
 
     /// Seals the active segment and starts one at `first_index`. The sealed segment and the
@@ -400,6 +405,7 @@ impl Wal {
     fn roll_over(&self, state: &mut State, first_index: Index) -> Result<(), WalError> {
         let flags = match state.segments.last_mut() {
             Some(sealed) => {
+                sealed.flush()?;
                 sealed.file.sync_data()?;
                 sealed.dirty = false;
                 self.fs.sync_dir(self.dir())?;
@@ -474,6 +480,7 @@ impl Wal {
     fn sync_locked(&self, state: &mut State) -> Result<(), WalError> {
         let result = (|| {
             for segment in state.segments.iter_mut().filter(|s| s.dirty) {
+                segment.flush()?;
                 segment.file.sync_data()?;
                 segment.dirty = false;
             }
@@ -517,20 +524,20 @@ impl Wal {
         outcome.map(|_| ())
     }
 
-    /// Syncs what is written now, outside the state lock; returns the ticket it covers.
+    /// Writes out what is buffered, then syncs it outside the state lock; returns the ticket
+    /// it covers.
     fn sync_as_leader(&self) -> Result<u64, WalError> {
         let (target, files, sync_dir) = {
             let mut state = self.lock();
             state.check_usable()?;
-            let files: Vec<_> = state
-                .segments
-                .iter_mut()
-                .filter(|s| s.dirty)
-                .map(|s| {
-                    s.dirty = false;
-                    Arc::clone(&s.file)
-                })
-                .collect();
+            let mut files = Vec::new();
+            for segment in state.segments.iter_mut().filter(|s| s.dirty) {
+                if let Err(e) = segment.flush() {
+                    return Err(self.poison(&mut state, e));
+                }
+                segment.dirty = false;
+                files.push(Arc::clone(&segment.file));
+            }
             (state.written, files, std::mem::take(&mut state.dir_dirty))
         };
         let result = files
@@ -542,6 +549,20 @@ impl Wal {
             Err(e) => {
                 let mut state = self.lock();
                 Err(self.poison(&mut state, e.into()))
+            }
+        }
+    }
+}
+
+impl Drop for Wal {
+    /// Writes out buffered records, so that a log closed without a sync under
+    /// [`SyncPolicy::Never`] still hands them to the filesystem (which may or may not keep them
+    /// through a power loss: nothing was acknowledged).
+    fn drop(&mut self) {
+        let mut state = self.lock();
+        if !state.poisoned {
+            for segment in &mut state.segments {
+                let _ = segment.flush();
             }
         }
     }

@@ -1,0 +1,189 @@
+//! Lab 1's benchmark: the log against raw I/O of the same bytes, on the real disk, in one run.
+//!
+//! Run it with `cargo run --release -p grader --example lab1_bench` (set `BENCH_DIR` to choose
+//! the disk; the default is the system's temporary directory). It prints a Markdown table of
+//! throughputs and ratios:
+//!
+//! - unsynced appends of 4 KiB entries against `write()` of the same record bytes;
+//! - appends synced one by one against `write()` + `fdatasync()` of the same bytes;
+//! - group commit with 1, 4 and 16 writers against one synced writer.
+//!
+//! Ratios, not absolute numbers, are what carry from one machine to another: both sides of
+//! each ratio ran on the same disk, minutes apart.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use distributed::storage::Entry;
+use distributed::vfs::{FsRef, StdFs};
+use lab1::{SyncPolicy, Wal, WalError, WalOptions};
+
+const DATA_LEN: usize = 4096;
+const UNSYNCED_ENTRIES: u64 = 16_384; // 64 MiB of data
+const SYNCED_ENTRIES: u64 = 300;
+const GROUP_APPENDS: u64 = 1_200;
+
+fn entry(index: u64) -> Entry {
+    let mut data = vec![0u8; DATA_LEN];
+    for (i, byte) in data.iter_mut().enumerate() {
+        *byte = (index as usize * 31 + i) as u8;
+    }
+    Entry::new(index, 1, data)
+}
+
+fn fresh_dir(root: &Path, name: &str) -> PathBuf {
+    let dir = root.join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the benchmark directory");
+    dir
+}
+
+fn open_wal(root: &Path, name: &str, sync: SyncPolicy) -> Wal {
+    let dir = fresh_dir(root, name);
+    let fs: FsRef = Arc::new(StdFs::new(dir));
+    Wal::open(fs, "wal", WalOptions { segment_size: 64 << 20, sync }).expect("open the log")
+}
+
+/// The exact bytes the log writes for `entries` entries (one segment: header + records).
+fn record_bytes(count: u64) -> Vec<Vec<u8>> {
+    (1..=count).map(|i| lab1::format::encode_record(1, &entry(i))).collect()
+}
+
+fn per_second(count: u64, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64()
+}
+
+fn raw_file(root: &Path, name: &str) -> File {
+    let dir = fresh_dir(root, name);
+    OpenOptions::new().create(true).write(true).truncate(true).open(dir.join("raw")).expect("create the raw file")
+}
+
+/// Best of three interleaved runs each, so that neither side is favoured by what the page
+/// cache and the disk were doing at the time.
+fn unsynced(root: &Path) -> (f64, f64) {
+    let records = record_bytes(UNSYNCED_ENTRIES);
+    let entries: Vec<Entry> = (1..=UNSYNCED_ENTRIES).map(entry).collect();
+    let (mut best_wal, mut best_raw) = (0.0f64, 0.0f64);
+    for round in 0..3 {
+        let mut raw = raw_file(root, &format!("raw-unsynced-{round}"));
+        let start = Instant::now();
+        for record in &records {
+            raw.write_all(record).expect("raw write");
+        }
+        best_raw = best_raw.max(per_second(UNSYNCED_ENTRIES, start.elapsed()));
+        drop(raw);
+
+        let wal = open_wal(root, &format!("wal-unsynced-{round}"), SyncPolicy::Never);
+        let start = Instant::now();
+        for e in &entries {
+            wal.append(std::slice::from_ref(e)).expect("append");
+        }
+        best_wal = best_wal.max(per_second(UNSYNCED_ENTRIES, start.elapsed()));
+        drop(wal);
+        let _ = std::fs::remove_dir_all(root.join(format!("raw-unsynced-{round}")));
+        let _ = std::fs::remove_dir_all(root.join(format!("wal-unsynced-{round}")));
+    }
+    (best_wal, best_raw)
+}
+
+fn synced(root: &Path) -> (f64, f64) {
+    let records = record_bytes(SYNCED_ENTRIES);
+    let mut raw = raw_file(root, "raw-synced");
+    let start = Instant::now();
+    for record in &records {
+        raw.write_all(record).expect("raw write");
+        raw.sync_data().expect("raw fdatasync");
+    }
+    let raw_rate = per_second(SYNCED_ENTRIES, start.elapsed());
+
+    let wal = open_wal(root, "wal-synced", SyncPolicy::EveryAppend);
+    let entries: Vec<Entry> = (1..=SYNCED_ENTRIES).map(entry).collect();
+    let start = Instant::now();
+    for e in &entries {
+        wal.append(std::slice::from_ref(e)).expect("append");
+    }
+    (per_second(SYNCED_ENTRIES, start.elapsed()), raw_rate)
+}
+
+/// Appends at the next free index, retrying when another writer took it.
+fn append_next(wal: &Wal, data: &[u8]) {
+    loop {
+        let e = Entry::new(wal.last_index() + 1, 1, data.to_vec());
+        match wal.append(std::slice::from_ref(&e)) {
+            Ok(()) => return,
+            Err(WalError::NotContiguous { .. }) => continue,
+            Err(other) => panic!("append failed: {other}"),
+        }
+    }
+}
+
+fn group_commit(root: &Path, writers: u64) -> f64 {
+    let wal = open_wal(root, &format!("wal-group-{writers}"), SyncPolicy::GroupCommit);
+    let data = entry(0).data;
+    let per_writer = GROUP_APPENDS / writers;
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..writers {
+            scope.spawn(|| {
+                for _ in 0..per_writer {
+                    append_next(&wal, &data);
+                }
+            });
+        }
+    });
+    per_second(per_writer * writers, start.elapsed())
+}
+
+fn machine(root: &Path) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| info.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let fs_type = mounts
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split_whitespace();
+            let (_, mount, kind) = (parts.next()?, parts.next()?, parts.next()?);
+            root.starts_with(mount).then(|| (mount.len(), kind.to_string()))
+        })
+        .max()
+        .map_or_else(|| "unknown".into(), |(_, kind)| kind);
+    format!("{cpu}, {cores} cores, {fs_type} at {}", root.display())
+}
+
+fn main() {
+    let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let root = base.join(format!("lab1-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&root).expect("create the benchmark root");
+
+    let (wal_unsynced, raw_unsynced) = unsynced(&root);
+    let (wal_synced, raw_synced) = synced(&root);
+    let groups: Vec<(u64, f64)> = [1, 4, 16].iter().map(|&w| (w, group_commit(&root, w))).collect();
+    let _ = std::fs::remove_dir_all(&root);
+
+    println!("Machine: {}", machine(&root));
+    println!();
+    println!("| measurement | log (appends/s) | baseline (appends/s) | ratio |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| unsynced appends of 4 KiB vs raw `write()` | {wal_unsynced:.0} | {raw_unsynced:.0} | {:.2}× |",
+        wal_unsynced / raw_unsynced
+    );
+    println!(
+        "| appends synced one by one vs raw `write()` + `fdatasync()` | {wal_synced:.0} | {raw_synced:.0} | {:.2}× |",
+        wal_synced / raw_synced
+    );
+    for (writers, rate) in groups {
+        println!(
+            "| group commit, {writers} writer{} vs one synced writer | {rate:.0} | {wal_synced:.0} | {:.2}× |",
+            if writers == 1 { "" } else { "s" },
+            rate / wal_synced
+        );
+    }
+}
