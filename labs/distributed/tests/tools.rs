@@ -138,3 +138,36 @@ fn the_io_counter_counts_per_file_on_the_real_disk() {
     let dir = tempfile::tempdir().unwrap();
     count_io(Arc::new(StdFs::new(dir.path())));
 }
+
+#[test]
+fn the_sync_gate_holds_a_sync_until_every_participant_has_written() {
+    let gate = distributed::testing::SyncGate::new(Arc::new(SimFs::new(1)), 2, std::time::Duration::from_secs(5));
+    let barrier = std::sync::Barrier::new(2);
+    std::thread::scope(|scope| {
+        for name in ["a", "b"] {
+            let (gate, barrier) = (&gate, &barrier);
+            scope.spawn(move || {
+                let file = gate.open(Path::new(name), OpenMode::Create).unwrap();
+                for round in 0..5u64 {
+                    if barrier.wait().is_leader() {
+                        gate.start_round();
+                    }
+                    barrier.wait();
+                    file.write_all_at(round, b"x").unwrap();
+                    file.sync_data().unwrap();
+                }
+            });
+        }
+    });
+    assert!(!gate.gave_up(), "both threads wrote in every round, so no sync waited out its patience");
+}
+
+#[test]
+fn the_sync_gate_gives_up_when_the_others_cannot_write() {
+    let gate = distributed::testing::SyncGate::new(Arc::new(SimFs::new(1)), 2, std::time::Duration::from_millis(20));
+    let file = gate.open(Path::new("a"), OpenMode::Create).unwrap();
+    file.write_all_at(0, b"x").unwrap();
+    file.sync_data().expect("the sync goes through once the gate gives up");
+    assert!(gate.gave_up(), "the second participant never wrote");
+    file.sync_data().unwrap();
+}
