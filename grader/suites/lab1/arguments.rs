@@ -80,18 +80,39 @@ fn truncating_below_the_first_index_is_refused() {
 fn reads_outside_the_log_are_typed_errors() {
     let (wal, _) = log_of_ten();
     wal.compact_prefix(3).unwrap();
-    assert!(matches!(wal.entry(3), Err(WalError::Compacted { index: 3, first_index: 4 })), "{:?}", wal.entry(3));
-    assert!(matches!(wal.term(2), Err(WalError::Compacted { .. })), "{:?}", wal.term(2));
-    assert!(matches!(wal.entry(11), Err(WalError::Unavailable { index: 11, last_index: 10 })), "{:?}", wal.entry(11));
-    assert!(matches!(wal.entries(2, 5), Err(WalError::Compacted { .. })));
-    assert!(matches!(wal.entries(9, 12), Err(WalError::Unavailable { .. })));
+    let compacted = wal.entry(3);
+    assert!(
+        matches!(compacted, Err(WalError::Compacted { index: 3, first_index: 4 })),
+        "[prefix-compaction] reading entry 3 after compacting up to 3: {compacted:?}"
+    );
+    let term = wal.term(2);
+    assert!(
+        matches!(term, Err(WalError::Compacted { .. })),
+        "[prefix-compaction] the term of compacted entry 2: {term:?}"
+    );
+    let past = wal.entry(11);
+    assert!(
+        matches!(past, Err(WalError::Unavailable { index: 11, last_index: 10 })),
+        "[append-only] reading entry 11 of a log ending at 10: {past:?}"
+    );
+    let below = wal.entries(2, 5);
+    assert!(
+        matches!(below, Err(WalError::Compacted { .. })),
+        "[prefix-compaction] entries(2, 5) after compacting up to 3: {below:?}"
+    );
+    let beyond = wal.entries(9, 12);
+    assert!(
+        matches!(beyond, Err(WalError::Unavailable { .. })),
+        "[append-only] entries(9, 12) of a log ending at 10: {beyond:?}"
+    );
 }
 
 #[test]
 fn an_oversized_entry_is_refused() {
     let (wal, model) = log_of_ten();
     let result = wal.append(&[Entry::new(11, 2, vec![7; MAX_ENTRY_DATA + 1])]);
-    assert!(matches!(result, Err(WalError::TooLarge { .. })), "{result:?}");
+    assert!(matches!(result, Err(WalError::TooLarge { .. })), "[append-only] an entry over MAX_ENTRY_DATA: {result:?}");
     assert_matches_model(&wal, &model);
-    wal.append(&[Entry::new(11, 2, vec![7; 1000])]).expect("the log is still usable");
+    wal.append(&[Entry::new(11, 2, vec![7; 1000])])
+        .expect("[append-only] after a refused append the log is still usable");
 }

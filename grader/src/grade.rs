@@ -1,0 +1,435 @@
+//! Grading a submission: one generated workspace, one build and one process per test, per lab.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::compile::{CargoOptions, build_tests};
+use crate::course::{Course, LabNumber};
+use crate::error::Result;
+use crate::fsutil::{list_files, trees_differ};
+use crate::points::{LabPoints, PointsTable, TestSpec, Visibility};
+use crate::process::cut_text;
+use crate::runner::{RunOptions, TestJob, TestRun, TestStatus, list_tests, run_tests};
+use crate::workspace::{LabSource, WorkspaceRequest, generate};
+
+/// Where a lab's earlier labs come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DepsMode {
+    /// The reference solutions: a bug in lab 1 costs no points in lab 4.
+    Reference,
+    /// The student's own earlier labs.
+    Submission,
+}
+
+impl DepsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DepsMode::Reference => "reference",
+            DepsMode::Submission => "submission",
+        }
+    }
+}
+
+/// What is graded: a directory laid out like the student repository, or explicit `src/`
+/// directories (the reference, the stubs, bug-zoo variants).
+#[derive(Clone, Debug)]
+pub struct Submission {
+    /// How reports name it.
+    pub label: String,
+    /// The repository root, when there is one; its `labs/labN/tests` and `Cargo.toml` are
+    /// compared with the course's so a report can say that they were ignored.
+    pub root: Option<PathBuf>,
+    sources: BTreeMap<LabNumber, PathBuf>,
+}
+
+impl Submission {
+    /// A student repository: lab N's code is `DIR/labs/labN/src`.
+    pub fn from_dir(dir: impl Into<PathBuf>) -> Submission {
+        let dir = dir.into();
+        Submission { label: dir.display().to_string(), root: Some(dir), sources: BTreeMap::new() }
+    }
+
+    /// Explicit `src/` directories, one per lab.
+    pub fn from_sources(label: impl Into<String>, sources: BTreeMap<LabNumber, PathBuf>) -> Submission {
+        Submission { label: label.into(), root: None, sources }
+    }
+
+    /// The `src/` directory of `lab`.
+    pub fn src(&self, lab: LabNumber) -> PathBuf {
+        match (&self.root, self.sources.get(&lab)) {
+            (_, Some(src)) => src.clone(),
+            (Some(root), None) => root.join("labs").join(format!("lab{lab}")).join("src"),
+            (None, None) => PathBuf::from(format!("<no source for lab {lab}>")),
+        }
+    }
+}
+
+/// How to grade.
+#[derive(Clone, Debug)]
+pub struct GradeOptions {
+    pub cargo: CargoOptions,
+    pub deps: DepsMode,
+    /// Parallel test processes.
+    pub workers: usize,
+    /// The most output kept per test (head and tail).
+    pub output_limit: usize,
+    /// Print progress to stderr (one line per lab).
+    pub progress: bool,
+}
+
+impl GradeOptions {
+    pub fn new(course: &Course) -> GradeOptions {
+        GradeOptions {
+            cargo: CargoOptions::new(course.default_target_dir()),
+            deps: DepsMode::Reference,
+            workers: 2,
+            output_limit: 8 << 10,
+            progress: false,
+        }
+    }
+}
+
+/// One test's result in a report.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestReport {
+    pub lab: LabNumber,
+    pub suite: String,
+    pub name: String,
+    pub invariant: String,
+    pub visibility: Visibility,
+    pub score: f64,
+    pub max_score: f64,
+    pub status: TestStatus,
+    /// The panic message, or what ended the process.
+    pub message: String,
+    /// What the test printed, cut to the limit.
+    pub output: String,
+    pub duration_secs: f64,
+}
+
+impl TestReport {
+    /// `lab1 / public / appends_then_reads`.
+    pub fn full_name(&self) -> String {
+        format!("lab{} / {} / {}", self.lab, self.suite, self.name)
+    }
+}
+
+/// One lab's results.
+#[derive(Clone, Debug, Serialize)]
+pub struct LabReport {
+    pub lab: LabNumber,
+    pub title: Option<String>,
+    pub score: f64,
+    pub max_score: f64,
+    /// Whether the lab's library compiled.
+    pub compiled: bool,
+    /// The compiler's errors (cut), when something did not compile.
+    pub compile_errors: String,
+    /// What the grader noticed and did about it (ignored test edits, skipped links, …).
+    pub notes: Vec<String>,
+    pub tests: Vec<TestReport>,
+    /// Tests that exist in a test executable but not in `points.toml` (not run, no points).
+    pub ungraded_tests: Vec<String>,
+    pub build_secs: f64,
+    pub duration_secs: f64,
+}
+
+/// A whole grade.
+#[derive(Clone, Debug, Serialize)]
+pub struct GradeReport {
+    pub submission: String,
+    pub deps: DepsMode,
+    pub score: f64,
+    pub max_score: f64,
+    pub labs: Vec<LabReport>,
+    pub duration_secs: f64,
+    pub grader_version: String,
+}
+
+impl GradeReport {
+    pub fn tests(&self) -> impl Iterator<Item = &TestReport> {
+        self.labs.iter().flat_map(|lab| lab.tests.iter())
+    }
+}
+
+/// Grades submissions against one course.
+pub struct Grader {
+    pub course: Course,
+    pub points: PointsTable,
+    pub options: GradeOptions,
+}
+
+impl Grader {
+    pub fn new(course: Course, options: GradeOptions) -> Result<Grader> {
+        let points = PointsTable::load(&course.points_file())?;
+        Ok(Grader { course, points, options })
+    }
+
+    /// Grades `labs` of `submission`.
+    pub fn grade(&self, submission: &Submission, labs: &[LabNumber]) -> Result<GradeReport> {
+        let started = Instant::now();
+        let mut reports = Vec::new();
+        for &lab in labs {
+            if self.options.progress {
+                eprintln!("grading lab{lab} of {} …", submission.label);
+            }
+            let report = self.grade_lab(submission, lab, &|_| false)?;
+            if self.options.progress {
+                eprintln!(
+                    "lab{lab}: {}/{} (build {:.1} s, total {:.1} s)",
+                    crate::report::points(report.score),
+                    crate::report::points(report.max_score),
+                    report.build_secs,
+                    report.duration_secs
+                );
+            }
+            reports.push(report);
+        }
+        Ok(GradeReport {
+            submission: submission.label.clone(),
+            deps: self.options.deps,
+            score: reports.iter().map(|lab| lab.score).sum(),
+            max_score: reports.iter().map(|lab| lab.max_score).sum(),
+            labs: reports,
+            duration_secs: started.elapsed().as_secs_f64(),
+            grader_version: env!("CARGO_PKG_VERSION").to_string(),
+        })
+    }
+
+    /// Grades one lab. After each test, `stop` says whether the rest may be skipped (the bug
+    /// zoo stops at the first test that catches its bug).
+    pub fn grade_lab(
+        &self,
+        submission: &Submission,
+        lab: LabNumber,
+        stop: &(dyn Fn(&TestRun) -> bool + Sync),
+    ) -> Result<LabReport> {
+        let started = Instant::now();
+        let points = self.points.lab(lab);
+        let src = submission.src(lab);
+        let mut notes = self.submission_notes(submission, lab)?;
+        let mut report = LabReport {
+            lab,
+            title: points.title.clone(),
+            score: 0.0,
+            max_score: points.max_score(),
+            compiled: false,
+            compile_errors: String::new(),
+            notes: Vec::new(),
+            tests: Vec::new(),
+            ungraded_tests: Vec::new(),
+            build_secs: 0.0,
+            duration_secs: 0.0,
+        };
+        if !src.is_dir() {
+            let message = format!("did not compile: the submission has no {}", display_src(submission, lab));
+            report.tests = not_compiled(lab, &points, &message);
+            report.compile_errors = message;
+            report.notes = notes;
+            report.duration_secs = started.elapsed().as_secs_f64();
+            return Ok(report);
+        }
+
+        let mut earlier_labs = BTreeMap::new();
+        for earlier in self.course.labs()?.into_iter().filter(|&k| k < lab) {
+            let source = match self.options.deps {
+                DepsMode::Reference => LabSource::Reference,
+                DepsMode::Submission => {
+                    let earlier_src = submission.src(earlier);
+                    if !earlier_src.is_dir() {
+                        notes.push(format!(
+                            "--deps submission: the submission has no {}",
+                            display_src(submission, earlier)
+                        ));
+                    }
+                    LabSource::Submission(earlier_src)
+                }
+            };
+            earlier_labs.insert(earlier, source);
+        }
+        let request = WorkspaceRequest { lab, src, earlier_labs };
+        let workspace = generate(&self.course, &self.options.cargo.target_dir.join("work"), &request)?;
+        for link in &workspace.skipped_links {
+            notes.push(format!(
+                "ignored: src/{} is a symbolic link; the grader copies only regular files",
+                link.display()
+            ));
+        }
+        let build = build_tests(&workspace, &self.options.cargo)?;
+        report.build_secs = build.duration.as_secs_f64();
+        let limit = self.options.output_limit * 4;
+        if build.library_failed() || build.timed_out || build.executables.is_empty() {
+            let errors = build.errors_text(None, limit);
+            report.tests = not_compiled(lab, &points, &format!("did not compile: lab{lab} failed to build\n{errors}"));
+            report.compile_errors = errors;
+            report.notes = notes;
+            report.duration_secs = started.elapsed().as_secs_f64();
+            return Ok(report);
+        }
+        report.compiled = true;
+
+        let run_options = RunOptions {
+            package_dir: workspace.package_dir.clone(),
+            workers: self.options.workers,
+            output_limit: self.options.output_limit,
+        };
+        let mut listed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (target, executable) in &build.executables {
+            let names = list_tests(executable, &run_options)?;
+            for name in &names {
+                if points.find(target, name).is_none() {
+                    report.ungraded_tests.push(format!("{target}/{name}"));
+                }
+            }
+            listed.insert(target.clone(), names.into_iter().collect());
+        }
+
+        let mut jobs = Vec::new();
+        let mut pending: Vec<(usize, &TestSpec)> = Vec::new();
+        let mut results: Vec<Option<(TestStatus, String, String, Duration)>> = vec![None; points.tests.len()];
+        for (index, spec) in points.tests.iter().enumerate() {
+            results[index] = match (build.executables.get(&spec.suite), listed.get(&spec.suite)) {
+                (Some(executable), Some(names)) if names.contains(&spec.name) => {
+                    jobs.push(TestJob {
+                        executable: executable.clone(),
+                        name: spec.name.clone(),
+                        timeout: Duration::from_secs(spec.timeout_secs()),
+                    });
+                    pending.push((index, spec));
+                    None
+                }
+                (Some(_), _) => Some((
+                    TestStatus::Missing,
+                    format!("missing: `{}` has no test named {}", spec.suite, spec.name),
+                    String::new(),
+                    Duration::ZERO,
+                )),
+                (None, _) if workspace.test_targets.contains(&spec.suite) => {
+                    let errors = build.errors_text(Some(&spec.suite), limit);
+                    if !errors.is_empty() {
+                        append_unique(&mut report.compile_errors, &errors);
+                    }
+                    Some((
+                        TestStatus::NotCompiled,
+                        format!(
+                            "did not compile: the test target `{}` failed to build against this lab\n{errors}",
+                            spec.suite
+                        ),
+                        String::new(),
+                        Duration::ZERO,
+                    ))
+                }
+                (None, _) => Some((
+                    TestStatus::Missing,
+                    format!("missing: lab{lab} has no test target `{}`", spec.suite),
+                    String::new(),
+                    Duration::ZERO,
+                )),
+            };
+        }
+        let runs = run_tests(&jobs, &run_options, stop)?;
+        for ((index, _), run) in pending.into_iter().zip(runs) {
+            results[index] = Some((run.status, run.message, run.output, run.duration));
+        }
+        report.tests = points
+            .tests
+            .iter()
+            .zip(results)
+            .map(|(spec, result)| {
+                let (status, message, output, duration) =
+                    result.unwrap_or((TestStatus::NotRun, String::new(), String::new(), Duration::ZERO));
+                test_report(lab, spec, status, message, output, duration)
+            })
+            .collect();
+        report.score = report.tests.iter().map(|test| test.score).sum();
+        report.notes = notes;
+        report.duration_secs = started.elapsed().as_secs_f64();
+        drop(workspace);
+        Ok(report)
+    }
+
+    /// Notes on what the grader ignores in a student repository.
+    fn submission_notes(&self, submission: &Submission, lab: LabNumber) -> Result<Vec<String>> {
+        let mut notes = Vec::new();
+        let Some(root) = &submission.root else { return Ok(notes) };
+        let lab_dir = root.join("labs").join(format!("lab{lab}"));
+        if !lab_dir.is_dir() {
+            return Ok(notes);
+        }
+        let stub_dir = self.course.stub_dir(lab);
+        if trees_differ(&lab_dir.join("tests"), &stub_dir.join("tests"))? {
+            notes.push(format!(
+                "ignored: labs/lab{lab}/tests differs from the course's; the grader uses the course's tests"
+            ));
+        }
+        let manifest = std::fs::read(lab_dir.join("Cargo.toml")).ok();
+        let course_manifest = std::fs::read(stub_dir.join("Cargo.toml")).ok();
+        if manifest != course_manifest {
+            notes.push(format!("ignored: labs/lab{lab}/Cargo.toml differs from the course's; the grader uses the course's manifest and dependencies"));
+        }
+        let others: Vec<String> = list_files(
+            &lab_dir,
+            &[std::path::Path::new("src"), std::path::Path::new("tests"), std::path::Path::new("target")],
+        )?
+        .into_iter()
+        .filter(|file| file.as_os_str() != "Cargo.toml")
+        .map(|file| file.display().to_string())
+        .collect();
+        if !others.is_empty() {
+            notes.push(format!("ignored: files outside src/ in labs/lab{lab}: {}", others.join(", ")));
+        }
+        Ok(notes)
+    }
+}
+
+fn display_src(submission: &Submission, lab: LabNumber) -> String {
+    match &submission.root {
+        Some(_) => format!("labs/lab{lab}/src directory"),
+        None => format!("source for lab {lab} ({})", submission.src(lab).display()),
+    }
+}
+
+fn append_unique(all: &mut String, more: &str) {
+    if !all.contains(more) {
+        if !all.is_empty() {
+            all.push('\n');
+        }
+        all.push_str(more);
+    }
+}
+
+fn not_compiled(lab: LabNumber, points: &LabPoints, message: &str) -> Vec<TestReport> {
+    let message = cut_text(message, 4 << 10);
+    points
+        .tests
+        .iter()
+        .map(|spec| test_report(lab, spec, TestStatus::NotCompiled, message.clone(), String::new(), Duration::ZERO))
+        .collect()
+}
+
+fn test_report(
+    lab: LabNumber,
+    spec: &TestSpec,
+    status: TestStatus,
+    message: String,
+    output: String,
+    duration: Duration,
+) -> TestReport {
+    TestReport {
+        lab,
+        suite: spec.suite.clone(),
+        name: spec.name.clone(),
+        invariant: spec.invariant.clone(),
+        visibility: spec.visibility(),
+        score: if status == TestStatus::Passed { spec.points } else { 0.0 },
+        max_score: spec.points,
+        status,
+        message,
+        output,
+        duration_secs: duration.as_secs_f64(),
+    }
+}

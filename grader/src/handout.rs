@@ -1,0 +1,277 @@
+//! `export-handout`: the repository students start from.
+//!
+//! It holds the book (minus its build output and its own test crate), the kit, every lab's
+//! stub with its public tests, a workspace manifest with only those members, the lock file, a
+//! `.gitignore` and a README for students. It must never hold a reference solution or a hidden
+//! test: before anything is written, every line of the handout is compared with the lines that
+//! only the solutions and the hidden suites contain, and the export is refused if one appears.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use toml::{Table, Value};
+
+use crate::course::Course;
+use crate::error::{GraderError, Result};
+use crate::fsutil::list_files;
+
+/// A line shorter than this (once whitespace is squeezed) is too common to be a secret:
+/// `}`, `Ok(())`, `let mut entries = Vec::new();`.
+const MIN_SECRET_LINE: usize = 32;
+
+/// The handout's files, in memory until they have been checked.
+pub struct Handout {
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
+}
+
+impl std::fmt::Debug for Handout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handout").field("files", &self.files.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+/// A line of the handout that only a solution or a hidden suite should contain.
+#[derive(Clone, Debug)]
+pub struct Leak {
+    pub handout_file: PathBuf,
+    pub line_number: usize,
+    pub line: String,
+    /// Where the secret line comes from (`solutions/lab1/src/wal.rs`).
+    pub source: PathBuf,
+}
+
+/// Builds the handout of `course` (nothing is written).
+pub fn build(course: &Course) -> Result<Handout> {
+    let mut files = BTreeMap::new();
+    let root = course.root();
+    let labs = course.labs()?;
+
+    // The book, minus its build output and the crate that tests its code.
+    let book = course.book_dir();
+    let build_dir = book_build_dir(&book)?;
+    let skip = [build_dir.as_path(), Path::new("tests"), Path::new("target")];
+    add_tree(&mut files, root, &book, &skip)?;
+    // The kit and the stubs with their public tests.
+    add_tree(&mut files, root, &course.kit_dir(), &[Path::new("target")])?;
+    for &lab in &labs {
+        add_tree(&mut files, root, &course.stub_dir(lab), &[Path::new("target")])?;
+    }
+
+    files.insert(PathBuf::from("Cargo.toml"), handout_manifest(course, &labs, &files)?.into_bytes());
+    if course.lockfile().is_file() {
+        let lock = std::fs::read(course.lockfile()).map_err(GraderError::io("read", course.lockfile()))?;
+        files.insert(PathBuf::from("Cargo.lock"), lock);
+    }
+    files.insert(PathBuf::from(".gitignore"), format!("/target\n/book/{}\n", build_dir.display()).into_bytes());
+    files.insert(PathBuf::from("README.md"), student_readme(course, &labs)?.into_bytes());
+    Ok(Handout { files })
+}
+
+fn add_tree(files: &mut BTreeMap<PathBuf, Vec<u8>>, root: &Path, dir: &Path, skip: &[&Path]) -> Result<()> {
+    let relative_dir = dir.strip_prefix(root).unwrap_or(dir);
+    for file in list_files(dir, skip)? {
+        let path = dir.join(&file);
+        let contents = std::fs::read(&path).map_err(GraderError::io("read", &path))?;
+        files.insert(relative_dir.join(file), contents);
+    }
+    Ok(())
+}
+
+/// `[build] build-dir` of `book.toml` (mdBook's default is `book`).
+fn book_build_dir(book: &Path) -> Result<PathBuf> {
+    let book_toml = book.join("book.toml");
+    let Ok(text) = std::fs::read_to_string(&book_toml) else { return Ok(PathBuf::from("book")) };
+    let table: Table =
+        text.parse().map_err(|error: toml::de::Error| GraderError::config(&book_toml, error.to_string()))?;
+    Ok(PathBuf::from(table.get("build").and_then(|b| b.get("build-dir")).and_then(Value::as_str).unwrap_or("book")))
+}
+
+/// The handout's root manifest: the course's, with only the kit and the stubs as members and
+/// only the workspace dependencies they use.
+fn handout_manifest(course: &Course, labs: &[u32], files: &BTreeMap<PathBuf, Vec<u8>>) -> Result<String> {
+    let path = course.manifest();
+    let text = std::fs::read_to_string(&path).map_err(GraderError::io("read", &path))?;
+    let original: Table =
+        text.parse().map_err(|error: toml::de::Error| GraderError::config(&path, error.to_string()))?;
+    let mut members = vec!["labs/distributed".to_string()];
+    members.extend(labs.iter().map(|lab| format!("labs/lab{lab}")));
+
+    let mut used = BTreeSet::new();
+    for member in &members {
+        let manifest_path = PathBuf::from(member).join("Cargo.toml");
+        let Some(bytes) = files.get(&manifest_path) else { continue };
+        let manifest: Table = String::from_utf8_lossy(bytes).parse().map_err(|error: toml::de::Error| {
+            GraderError::config(course.root().join(&manifest_path), error.to_string())
+        })?;
+        for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+            for (name, _) in manifest.get(section).and_then(Value::as_table).into_iter().flatten() {
+                used.insert(name.clone());
+            }
+        }
+    }
+
+    let mut workspace = Table::new();
+    for (key, value) in original.get("workspace").and_then(Value::as_table).into_iter().flatten() {
+        match key.as_str() {
+            "members" | "default-members" | "exclude" => {}
+            "dependencies" => {
+                let kept: Table = value
+                    .as_table()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(name, _)| used.contains(*name))
+                    .map(|(name, spec)| (name.clone(), spec.clone()))
+                    .collect();
+                workspace.insert(key.clone(), Value::Table(kept));
+            }
+            _ => {
+                workspace.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    workspace.insert("members".into(), Value::Array(members.into_iter().map(Value::String).collect()));
+    let mut manifest = Table::new();
+    manifest.insert("workspace".into(), Value::Table(workspace));
+    if let Some(profile) = original.get("profile") {
+        manifest.insert("profile".into(), profile.clone());
+    }
+    let body = toml::to_string(&manifest).map_err(|error| GraderError::config(&path, error.to_string()))?;
+    Ok(format!(
+        "# The course workspace: the kit (labs/distributed) and one crate per lab.\n# Run `cargo test -p lab1` to test lab 1.\n{body}"
+    ))
+}
+
+fn student_readme(course: &Course, labs: &[u32]) -> Result<String> {
+    let template_path = course.grader_dir().join("handout").join("README.md");
+    let template = std::fs::read_to_string(&template_path).map_err(GraderError::io("read", &template_path))?;
+    let list: Vec<String> = labs
+        .iter()
+        .map(|lab| {
+            let description = std::fs::read_to_string(course.stub_dir(*lab).join("Cargo.toml"))
+                .ok()
+                .and_then(|text| text.parse::<Table>().ok())
+                .and_then(|t| t.get("package")?.get("description")?.as_str().map(str::to_string))
+                .unwrap_or_default();
+            // "Lab 1: a segmented WAL (your code goes here)" → "Lab 1: a segmented WAL".
+            let description = match description.rfind(" (") {
+                Some(cut) if description.ends_with(')') => description[..cut].to_string(),
+                _ => description,
+            };
+            format!("- `labs/lab{lab}`: {description} (`cargo test -p lab{lab}`)")
+        })
+        .collect();
+    Ok(template.replace("{{LABS}}", &list.join("\n")))
+}
+
+/// A line, squeezed: trimmed, inner whitespace runs made one space.
+fn squeeze(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn lines_of(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(bytes).lines().map(squeeze).collect()
+}
+
+/// The lines only the solutions and the hidden suites contain: theirs, minus every line of
+/// the course's public material (stubs, public tests, kit).
+fn secret_lines(course: &Course) -> Result<BTreeMap<String, PathBuf>> {
+    let root = course.root();
+    let mut public = BTreeSet::new();
+    let public_dirs =
+        std::iter::once(course.kit_dir()).chain(course.labs()?.into_iter().map(|lab| course.stub_dir(lab)));
+    for dir in public_dirs {
+        for file in list_files(&dir, &[Path::new("target")])? {
+            let path = dir.join(&file);
+            let bytes = std::fs::read(&path).map_err(GraderError::io("read", &path))?;
+            public.extend(lines_of(&bytes));
+        }
+    }
+    let mut secret_dirs: Vec<PathBuf> = vec![course.grader_dir().join("suites")];
+    let solutions = root.join("solutions");
+    if solutions.is_dir() {
+        for entry in std::fs::read_dir(&solutions).map_err(GraderError::io("list", &solutions))? {
+            let entry = entry.map_err(GraderError::io("list", &solutions))?;
+            secret_dirs.push(entry.path().join("src"));
+        }
+    }
+    let mut secrets = BTreeMap::new();
+    for dir in secret_dirs {
+        for file in list_files(&dir, &[])? {
+            let path = dir.join(&file);
+            let bytes = std::fs::read(&path).map_err(GraderError::io("read", &path))?;
+            for line in lines_of(&bytes) {
+                if line.len() >= MIN_SECRET_LINE && line.chars().any(char::is_alphanumeric) && !public.contains(&line) {
+                    secrets.entry(line).or_insert_with(|| path.strip_prefix(root).unwrap_or(&path).to_path_buf());
+                }
+            }
+        }
+    }
+    Ok(secrets)
+}
+
+/// Every line of `handout` that gives away a solution or a hidden test.
+pub fn find_leaks(course: &Course, handout: &Handout) -> Result<Vec<Leak>> {
+    let secrets = secret_lines(course)?;
+    let mut leaks = Vec::new();
+    for (file, bytes) in &handout.files {
+        for (index, line) in lines_of(bytes).into_iter().enumerate() {
+            if let Some(source) = secrets.get(&line) {
+                leaks.push(Leak { handout_file: file.clone(), line_number: index + 1, line, source: source.clone() });
+            }
+        }
+    }
+    Ok(leaks)
+}
+
+/// Builds, checks and writes the handout to `dest` (which must be absent or empty).
+pub fn export(course: &Course, dest: &Path) -> Result<Handout> {
+    if dest.exists() {
+        let mut entries = std::fs::read_dir(dest).map_err(GraderError::io("list", dest))?;
+        if entries.next().is_some() {
+            return Err(GraderError::Usage(format!(
+                "{} exists and is not empty: export the handout to a new directory",
+                dest.display()
+            )));
+        }
+    }
+    let handout = build(course)?;
+    let leaks = find_leaks(course, &handout)?;
+    if !leaks.is_empty() {
+        let mut text =
+            format!("{} line(s) of the handout come from a reference solution or a hidden suite:", leaks.len());
+        for leak in leaks.iter().take(20) {
+            text.push_str(&format!(
+                "\n  {}:{}: {}  (from {})",
+                leak.handout_file.display(),
+                leak.line_number,
+                leak.line,
+                leak.source.display()
+            ));
+        }
+        return Err(GraderError::Leak(text));
+    }
+    write(&handout, dest)?;
+    Ok(handout)
+}
+
+/// Writes the files of `handout` under `dest`.
+pub fn write(handout: &Handout, dest: &Path) -> Result<()> {
+    for (file, contents) in &handout.files {
+        let path = dest.join(file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(GraderError::io("create", parent))?;
+        }
+        std::fs::write(&path, contents).map_err(GraderError::io("write", &path))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_compared_squeezed() {
+        assert_eq!(squeeze("    let   x =\t1;  "), "let x = 1;");
+    }
+}

@@ -1,0 +1,280 @@
+//! Running a lab's tests one process each.
+//!
+//! libtest's JSON output is nightly-only, so the grader asks a test executable for its tests
+//! (`--list --format terse`), runs each with `--exact NAME --test-threads=1` in a process of its
+//! own, and reads the exit status and libtest's summary line. A panic, a hang, an abort or a
+//! `process::exit` in one test therefore costs only that test.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{GraderError, Result};
+use crate::process::{Termination, run_with_timeout, signal_name};
+
+/// What happened to one test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestStatus {
+    Passed,
+    /// It panicked (an assertion or an invariant check failed).
+    Failed,
+    /// It ran past its time limit and was killed.
+    TimedOut,
+    /// A signal ended the process: an abort, a stack overflow, a segmentation fault.
+    Crashed,
+    /// The process exited before libtest could report (`process::exit`).
+    Exited,
+    /// The lab, or this test's target, did not compile.
+    NotCompiled,
+    /// `points.toml` lists it, but the test executable does not hold it.
+    Missing,
+    /// Not run: a bug-zoo check had already seen what it needed.
+    NotRun,
+}
+
+impl TestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestStatus::Passed => "passed",
+            TestStatus::Failed => "failed",
+            TestStatus::TimedOut => "timed out",
+            TestStatus::Crashed => "crashed",
+            TestStatus::Exited => "exited",
+            TestStatus::NotCompiled => "did not compile",
+            TestStatus::Missing => "missing",
+            TestStatus::NotRun => "not run",
+        }
+    }
+}
+
+/// The result of running one test.
+#[derive(Clone, Debug)]
+pub struct TestRun {
+    pub status: TestStatus,
+    /// One paragraph for a report: the panic message, or what ended the process.
+    pub message: String,
+    /// Everything the process printed, cut to the limit.
+    pub output: String,
+    pub duration: Duration,
+}
+
+/// One test to run.
+#[derive(Clone, Debug)]
+pub struct TestJob {
+    pub executable: PathBuf,
+    pub name: String,
+    pub timeout: Duration,
+}
+
+/// How test processes are started.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The working directory and `CARGO_MANIFEST_DIR` of the tests (the package directory,
+    /// as under `cargo test`).
+    pub package_dir: PathBuf,
+    /// Parallel test processes.
+    pub workers: usize,
+    /// The most output kept per test.
+    pub output_limit: usize,
+}
+
+/// A test executable's tests, as `--list --format terse` prints them.
+pub fn list_tests(executable: &Path, options: &RunOptions) -> Result<Vec<String>> {
+    let mut command = test_command(executable, options);
+    command.args(["--list", "--format", "terse"]);
+    let outcome = run_with_timeout(command, Duration::from_secs(60), 1 << 20)?;
+    if outcome.termination != Termination::Exited(0) {
+        return Err(GraderError::Tool(format!(
+            "{} --list failed ({:?}):\n{}",
+            executable.display(),
+            outcome.termination,
+            outcome.output.text
+        )));
+    }
+    Ok(outcome.output.text.lines().filter_map(|line| line.strip_suffix(": test")).map(str::to_string).collect())
+}
+
+/// Runs `jobs` on `options.workers` threads, one process per test. After each run `stop` is
+/// asked whether the remaining tests are still needed; those not started then are `NotRun`.
+pub fn run_tests(
+    jobs: &[TestJob],
+    options: &RunOptions,
+    stop: &(dyn Fn(&TestRun) -> bool + Sync),
+) -> Result<Vec<TestRun>> {
+    let queue = Mutex::new(jobs.iter().enumerate().collect::<VecDeque<_>>());
+    let results: Mutex<Vec<Option<TestRun>>> = Mutex::new(vec![None; jobs.len()]);
+    let first_error: Mutex<Option<GraderError>> = Mutex::new(None);
+    let stopped = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..options.workers.max(1) {
+            scope.spawn(|| {
+                loop {
+                    if stopped.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Some((index, job)) = lock(&queue).pop_front() else { break };
+                    match run_one(job, options) {
+                        Ok(run) => {
+                            if stop(&run) {
+                                stopped.store(true, Ordering::SeqCst);
+                            }
+                            lock(&results)[index] = Some(run);
+                        }
+                        Err(error) => {
+                            lock(&first_error).get_or_insert(error);
+                            stopped.store(true, Ordering::SeqCst);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(error) = first_error.into_inner().unwrap_or_else(|poison| poison.into_inner()) {
+        return Err(error);
+    }
+    let results = results.into_inner().unwrap_or_else(|poison| poison.into_inner());
+    Ok(results
+        .into_iter()
+        .map(|run| {
+            run.unwrap_or_else(|| TestRun {
+                status: TestStatus::NotRun,
+                message: "not run: the check already had its answer".into(),
+                output: String::new(),
+                duration: Duration::ZERO,
+            })
+        })
+        .collect())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// A test process with the environment `cargo test` would give it, minus the knobs that
+/// change which cases run: a grade uses the course's fixed seeds.
+fn test_command(executable: &Path, options: &RunOptions) -> Command {
+    let mut command = Command::new(executable);
+    command
+        .current_dir(&options.package_dir)
+        .env("CARGO_MANIFEST_DIR", &options.package_dir)
+        .env("RUST_BACKTRACE", "0");
+    for knob in [
+        "LAB_SEED",
+        "PROPTEST_CASES",
+        "PROPTEST_RNG_SEED",
+        "PROPTEST_MAX_SHRINK_ITERS",
+        "RUST_TEST_THREADS",
+        "RUST_TEST_NOCAPTURE",
+    ] {
+        command.env_remove(knob);
+    }
+    command
+}
+
+fn run_one(job: &TestJob, options: &RunOptions) -> Result<TestRun> {
+    let mut command = test_command(&job.executable, options);
+    command.args(["--exact", &job.name, "--test-threads=1"]);
+    let outcome = run_with_timeout(command, job.timeout, options.output_limit)?;
+    let output = outcome.output.text;
+    let (status, message) = classify(&job.name, outcome.termination, &output, job.timeout);
+    Ok(TestRun { status, message, output, duration: outcome.duration })
+}
+
+/// Reads a test's fate from how its process ended and what libtest printed.
+pub fn classify(name: &str, termination: Termination, output: &str, timeout: Duration) -> (TestStatus, String) {
+    let summary = output.lines().rev().find_map(|line| line.strip_prefix("test result: "));
+    match termination {
+        Termination::TimedOut => (
+            TestStatus::TimedOut,
+            format!(
+                "timed out: the test did not finish within {} s and was stopped (a deadlock, or a loop that never ends?)",
+                timeout.as_secs()
+            ),
+        ),
+        Termination::Signaled(signal) => {
+            let mut message = format!("crashed: the test process was killed by {}", signal_name(signal));
+            if let Some(line) = output.lines().find(|line| line.contains("has overflowed its stack")) {
+                message.push_str(&format!(" — {}", line.trim()));
+            } else if signal == 6 {
+                message.push_str(" (process::abort, a panic while panicking, or a failed allocation)");
+            }
+            (TestStatus::Crashed, message)
+        }
+        Termination::Exited(code) => match summary {
+            Some(summary) if code == 0 && summary.starts_with("ok. 1 passed") => (TestStatus::Passed, "passed".into()),
+            Some(summary) if summary.contains(" 1 ignored") => {
+                (TestStatus::Failed, "failed: the test is marked #[ignore], so it did not run".into())
+            }
+            Some(summary) if code == 0 && summary.starts_with("ok. 0 passed") => {
+                (TestStatus::Missing, format!("missing: the test executable has no test named {name}"))
+            }
+            Some(_) => (TestStatus::Failed, panic_message(output)),
+            None => (
+                TestStatus::Exited,
+                format!("exited: the test process exited with code {code} before the test finished (process::exit?)"),
+            ),
+        },
+    }
+}
+
+/// The panic message libtest printed for a failed test: the lines after `panicked at …:`.
+/// Course tests start it with the invariant in brackets and end it with a `replay:` line.
+pub fn panic_message(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    let Some(start) = lines.iter().position(|line| line.contains(" panicked at ")) else {
+        return "failed (see the output)".into();
+    };
+    let mut message: Vec<&str> = Vec::new();
+    for line in &lines[start + 1..] {
+        if line.starts_with("note: run with `RUST_BACKTRACE")
+            || line.starts_with("stack backtrace:")
+            || line.starts_with("---- ")
+            || *line == "failures:"
+        {
+            break;
+        }
+        message.push(line);
+    }
+    while message.last().is_some_and(|line| line.trim().is_empty()) {
+        message.pop();
+    }
+    if message.is_empty() { lines[start].trim().to_string() } else { message.join("\n") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAILED: &str = "\nrunning 1 test\ntest wal::appends ... FAILED\n\nfailures:\n\n---- wal::appends stdout ----\nstudent print\n\nthread 'wal::appends' (4242) panicked at tests/public.rs:10:5:\n[durability] entry 7 lost after a crash\n  replay: LAB_SEED=0x2a cargo test -p lab1 --test public -- --exact wal::appends\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\n\nfailures:\n    wal::appends\n\ntest result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 12 filtered out; finished in 0.01s\n\n";
+
+    #[test]
+    fn a_failure_yields_its_panic_message() {
+        let (status, message) = classify("wal::appends", Termination::Exited(101), FAILED, Duration::from_secs(1));
+        assert_eq!(status, TestStatus::Failed);
+        assert_eq!(
+            message,
+            "[durability] entry 7 lost after a crash\n  replay: LAB_SEED=0x2a cargo test -p lab1 --test public -- --exact wal::appends"
+        );
+    }
+
+    #[test]
+    fn each_way_of_ending_is_told_apart() {
+        let ok = "running 1 test\ntest a ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 3 filtered out\n";
+        let none = "running 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 4 filtered out\n";
+        let second = Duration::from_secs(1);
+        assert_eq!(classify("a", Termination::Exited(0), ok, second).0, TestStatus::Passed);
+        assert_eq!(classify("a", Termination::Exited(0), none, second).0, TestStatus::Missing);
+        assert_eq!(classify("a", Termination::Exited(0), "running 1 test\n", second).0, TestStatus::Exited);
+        assert_eq!(classify("a", Termination::Exited(3), "running 1 test\n", second).0, TestStatus::Exited);
+        assert_eq!(classify("a", Termination::Signaled(6), "", second).0, TestStatus::Crashed);
+        assert_eq!(classify("a", Termination::TimedOut, "", second).0, TestStatus::TimedOut);
+        // A forged summary does not pass a process that failed.
+        assert_eq!(classify("a", Termination::Exited(101), ok, second).0, TestStatus::Failed);
+    }
+}

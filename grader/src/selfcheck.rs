@@ -1,0 +1,321 @@
+//! `selfcheck`: proof that the course grades what it claims to (run by the root `cargo test`).
+//!
+//! For every gradable lab: the reference solution scores 100%; every graded test fails on
+//! the stub (a test the stub passes proves nothing: talent-plan PR #377); every test in a
+//! test executable is in `points.toml` and the reverse; every bug of the zoo is caught by a
+//! test that names its invariant. Then the handout is exported, checked for leaks, built, and
+//! its public tests run red, as a student's first `cargo test -p lab1` should.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::course::{Course, LabNumber};
+use crate::error::{GraderError, Result};
+use crate::fsutil::mirror_tree;
+use crate::grade::{GradeOptions, Grader, LabReport, Submission};
+use crate::handout;
+use crate::process::{Termination, run_with_timeout};
+use crate::report::points;
+use crate::runner::TestStatus;
+use crate::zoo::{self, ZooResult};
+
+/// What to check.
+#[derive(Clone, Debug)]
+pub struct SelfcheckOptions {
+    /// Labs to check; all gradable labs if `None`.
+    pub labs: Option<Vec<LabNumber>>,
+    pub zoo: bool,
+    pub handout: bool,
+}
+
+impl Default for SelfcheckOptions {
+    fn default() -> SelfcheckOptions {
+        SelfcheckOptions { labs: None, zoo: true, handout: true }
+    }
+}
+
+/// One lab's checks.
+#[derive(Clone, Debug)]
+pub struct LabCheck {
+    pub lab: LabNumber,
+    pub reference: LabReport,
+    pub stub: LabReport,
+    pub zoo: Vec<ZooResult>,
+    pub problems: Vec<String>,
+    /// The lab has no test yet (neither in its suites nor in `points.toml`): only its build
+    /// was checked.
+    pub in_progress: bool,
+    pub duration_secs: f64,
+}
+
+/// The handout's checks.
+#[derive(Clone, Debug, Default)]
+pub struct HandoutCheck {
+    pub files: usize,
+    pub problems: Vec<String>,
+    pub duration_secs: f64,
+}
+
+/// Everything the selfcheck found.
+#[derive(Clone, Debug)]
+pub struct SelfcheckReport {
+    pub labs: Vec<LabCheck>,
+    pub handout: Option<HandoutCheck>,
+    /// Problems that concern no single lab.
+    pub problems: Vec<String>,
+    pub duration_secs: f64,
+}
+
+impl SelfcheckReport {
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+            && self.labs.iter().all(|lab| lab.problems.is_empty())
+            && self.handout.as_ref().is_none_or(|handout| handout.problems.is_empty())
+    }
+
+    /// A short summary: per lab the reference and stub scores, the zoo, the time taken; then
+    /// every problem.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        for lab in &self.labs {
+            if lab.in_progress {
+                let _ = writeln!(
+                    out,
+                    "lab{}: no tests yet (being written): its stub, solution and suite build; nothing else checked",
+                    lab.lab
+                );
+                continue;
+            }
+            let caught = lab.zoo.iter().filter(|bug| bug.caught()).count();
+            let _ = writeln!(
+                out,
+                "lab{}: reference {}/{}, stub {}/{}, bug zoo {caught}/{} caught, {:.0} s",
+                lab.lab,
+                points(lab.reference.score),
+                points(lab.reference.max_score),
+                points(lab.stub.score),
+                points(lab.stub.max_score),
+                lab.zoo.len(),
+                lab.duration_secs
+            );
+            for bug in &lab.zoo {
+                let verdict = match (&bug.problem, bug.caught_by.first()) {
+                    (Some(problem), _) => format!("NOT CHECKED: {}", problem.lines().next().unwrap_or("")),
+                    (None, Some(test)) => format!("caught by {test}"),
+                    (None, None) => "NOT CAUGHT".to_string(),
+                };
+                let _ = writeln!(out, "  zoo {} [{}]: {verdict} ({:.0} s)", bug.name, bug.invariant, bug.duration_secs);
+            }
+            for problem in &lab.problems {
+                let _ = writeln!(out, "  PROBLEM: {problem}");
+            }
+        }
+        if let Some(handout) = &self.handout {
+            let verdict = if handout.problems.is_empty() { "clean, builds, public tests red" } else { "PROBLEMS" };
+            let _ = writeln!(out, "handout: {} files, {verdict}, {:.0} s", handout.files, handout.duration_secs);
+            for problem in &handout.problems {
+                let _ = writeln!(out, "  PROBLEM: {problem}");
+            }
+        }
+        for problem in &self.problems {
+            let _ = writeln!(out, "PROBLEM: {problem}");
+        }
+        let _ = writeln!(
+            out,
+            "selfcheck {} in {:.0} s",
+            if self.passed() { "passed" } else { "FAILED" },
+            self.duration_secs
+        );
+        out
+    }
+}
+
+/// Runs the selfcheck of `course`.
+pub fn run(course: &Course, grade_options: GradeOptions, options: &SelfcheckOptions) -> Result<SelfcheckReport> {
+    let started = Instant::now();
+    let grader = Grader::new(course.clone(), grade_options)?;
+    let gradable = course.gradable_labs()?;
+    let mut problems = Vec::new();
+    for lab in course.labs()? {
+        if !gradable.contains(&lab) {
+            problems.push(format!(
+                "lab{lab} has a stub but no reference solution (solutions/lab{lab}) or hidden suite (grader/suites/lab{lab}/main.rs)"
+            ));
+        }
+    }
+    for lab in grader.points.labs.keys() {
+        if !gradable.contains(lab) {
+            problems.push(format!("points.toml has [lab{lab}], which is not a gradable lab"));
+        }
+    }
+    let labs = match &options.labs {
+        Some(labs) => labs.clone(),
+        None => gradable.clone(),
+    };
+    let mut checks = Vec::new();
+    for lab in labs {
+        if !gradable.contains(&lab) {
+            return Err(GraderError::Usage(format!(
+                "lab{lab} cannot be checked: it needs a stub, a reference solution and a hidden suite"
+            )));
+        }
+        checks.push(check_lab(&grader, lab, options.zoo)?);
+    }
+    let handout = if options.handout { Some(check_handout(&grader)?) } else { None };
+    Ok(SelfcheckReport { labs: checks, handout, problems, duration_secs: started.elapsed().as_secs_f64() })
+}
+
+/// The `src/` directories of every lab, from the solutions or from the stubs.
+fn all_sources(course: &Course, reference: bool) -> Result<BTreeMap<LabNumber, PathBuf>> {
+    Ok(course
+        .labs()?
+        .into_iter()
+        .map(|lab| {
+            let dir = if reference { course.solution_dir(lab) } else { course.stub_dir(lab) };
+            (lab, dir.join("src"))
+        })
+        .collect())
+}
+
+fn check_lab(grader: &Grader, lab: LabNumber, with_zoo: bool) -> Result<LabCheck> {
+    let started = Instant::now();
+    let course = &grader.course;
+    let mut problems = Vec::new();
+    let points = grader.points.lab(lab);
+
+    let reference =
+        grader.grade_lab(&Submission::from_sources("reference", all_sources(course, true)?), lab, &|_| false)?;
+    if points.tests.is_empty() && reference.compiled && reference.ungraded_tests.is_empty() {
+        // A lab being written: stub, solution and suite exist but hold no test yet. It is
+        // reported, not failed, so the course's CI stays green while the lab grows.
+        let stub = reference.clone();
+        return Ok(LabCheck {
+            lab,
+            reference,
+            stub,
+            zoo: Vec::new(),
+            problems: Vec::new(),
+            in_progress: true,
+            duration_secs: started.elapsed().as_secs_f64(),
+        });
+    }
+    if !reference.compiled {
+        problems.push(format!("the reference solution does not compile:\n{}", reference.compile_errors));
+    }
+    for test in &reference.ungraded_tests {
+        problems.push(format!("test {test} exists but is not in points.toml"));
+    }
+    for test in &reference.tests {
+        match test.status {
+            TestStatus::Passed => {}
+            TestStatus::Missing => {
+                problems.push(format!("points.toml lists {}/{}, which no test executable holds", test.suite, test.name))
+            }
+            _ if reference.compiled => problems.push(format!(
+                "the reference fails {}/{} ({}): {}",
+                test.suite,
+                test.name,
+                test.status.as_str(),
+                test.message.lines().next().unwrap_or("")
+            )),
+            _ => {}
+        }
+    }
+
+    let stub = grader.grade_lab(&Submission::from_sources("stub", all_sources(course, false)?), lab, &|_| false)?;
+    if !stub.compiled {
+        problems.push(format!(
+            "the stub does not compile (students must start from code that builds):\n{}",
+            stub.compile_errors
+        ));
+    }
+    for test in stub.tests.iter().filter(|test| test.status == TestStatus::Passed) {
+        problems
+            .push(format!("{}/{} passes on the stub: a test the stub passes proves nothing", test.suite, test.name));
+    }
+
+    let mut zoo_results = Vec::new();
+    if with_zoo {
+        let scratch = grader.options.cargo.target_dir.join("selfcheck");
+        for entry in zoo::load(&course.zoo_file(lab))? {
+            let result = zoo::check(grader, lab, &entry, &scratch)?;
+            if let Some(problem) = &result.problem {
+                problems.push(format!("zoo bug {} could not be checked: {problem}", result.name));
+            } else if !result.caught() {
+                let mut text =
+                    format!("zoo bug {} is not caught by any test naming [{}]", result.name, result.invariant);
+                if !result.other_failures.is_empty() {
+                    text.push_str(&format!(" (it fails without naming it: {})", result.other_failures.join("; ")));
+                }
+                problems.push(text);
+            }
+            zoo_results.push(result);
+        }
+    }
+    Ok(LabCheck {
+        lab,
+        reference,
+        stub,
+        zoo: zoo_results,
+        problems,
+        in_progress: false,
+        duration_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Exports the handout (refusing leaks), builds every lab in it, and checks that the public
+/// tests start red.
+fn check_handout(grader: &Grader) -> Result<HandoutCheck> {
+    let started = Instant::now();
+    let course = &grader.course;
+    let mut check = HandoutCheck::default();
+    let staging = tempfile::tempdir().map_err(GraderError::io("create", std::env::temp_dir()))?;
+    let staged = staging.path().join("handout");
+    match handout::export(course, &staged) {
+        Ok(handout) => check.files = handout.files.len(),
+        Err(GraderError::Leak(text)) => {
+            check.problems.push(text);
+            return Ok(check);
+        }
+        Err(error) => return Err(error),
+    }
+    // Built at a stable path, so that its kit is compiled once across selfchecks.
+    let built = grader.options.cargo.target_dir.join("selfcheck").join("handout");
+    mirror_tree(&staged, &built, &[Path::new("target")], u64::MAX)?;
+    for lab in course.labs()? {
+        let package = format!("lab{lab}");
+        let build = cargo_in(grader, &built, &["test", "-p", &package, "--no-run"])?;
+        if build.0 != Termination::Exited(0) {
+            check.problems.push(format!("the handout's `cargo test -p {package} --no-run` fails:\n{}", build.1));
+            continue;
+        }
+        if !grader.points.lab(lab).tests.iter().any(|test| test.visibility() == crate::points::Visibility::Visible) {
+            // No public test yet: there is nothing to start red.
+            continue;
+        }
+        let run = cargo_in(grader, &built, &["test", "-p", &package, "--no-fail-fast"])?;
+        let red = run.0 != Termination::Exited(0) && run.1.contains("test result: FAILED");
+        if !red {
+            check.problems.push(format!(
+                "the handout's `cargo test -p {package}` does not fail as a fresh student expects:\n{}",
+                run.1
+            ));
+        }
+    }
+    check.duration_secs = started.elapsed().as_secs_f64();
+    Ok(check)
+}
+
+fn cargo_in(grader: &Grader, dir: &Path, args: &[&str]) -> Result<(Termination, String)> {
+    let cargo = &grader.options.cargo;
+    let mut command: Command = cargo.command();
+    command.current_dir(dir).args(args).arg("--target-dir").arg(&cargo.target_dir);
+    for knob in ["LAB_SEED", "PROPTEST_CASES", "RUST_TEST_THREADS"] {
+        command.env_remove(knob);
+    }
+    let outcome = run_with_timeout(command, Duration::from_secs(1800), 16 << 10)?;
+    Ok((outcome.termination, outcome.output.text))
+}
