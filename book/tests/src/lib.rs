@@ -19,6 +19,9 @@ pub mod fault_model {}
 #[doc = include_str!("../../src/lab1-wal.md")]
 pub mod lab1_wal {}
 
+#[doc = include_str!("../../src/lab3-snapshots.md")]
+pub mod lab3_snapshots {}
+
 #[doc = include_str!("../../src/glossary.md")]
 pub mod glossary {}
 
