@@ -19,6 +19,9 @@ pub mod fault_model {}
 #[doc = include_str!("../../src/lab1-wal.md")]
 pub mod lab1_wal {}
 
+#[doc = include_str!("../../src/lab2-repair.md")]
+pub mod lab2_repair {}
+
 #[doc = include_str!("../../src/lab3-snapshots.md")]
 pub mod lab3_snapshots {}
 

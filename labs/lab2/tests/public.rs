@@ -1,1 +1,421 @@
-//! Lab 2 public tests (being written).
+//! Lab 2's public tests, in the order of the chapter's tasks: verifying a log, classifying
+//! its damage, recovering per mode, repairing from a peer.
+//!
+//! Run them with `cargo test -p lab2`; one task at a time with, for example,
+//! `cargo test -p lab2 verify::`. A failure starts with the invariant it broke, in brackets.
+//!
+//! Every test builds its log byte by byte from the chapter's tables (`segment` below), so the
+//! offsets in the assertions are exact: three segments of three 40-byte records each,
+//!
+//! ```text
+//! 00000000000000000001.wal  header 0..24 | entry 1 @24 | entry 2 @64 | entry 3 @104 | end 144
+//! 00000000000000000004.wal  header 0..24 | entry 4 @24 | entry 5 @64 | entry 6 @104 | end 144
+//! 00000000000000000007.wal  header 0..24 | entry 7 @24 | entry 8 @64 | entry 9 @104 | end 144
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use distributed::invariant;
+use distributed::rng::lab_seed;
+use distributed::storage::Entry;
+use distributed::testing::{payload, sim_disk};
+use distributed::vfs::{CrashMode, FsRef, OpenMode, SimFs};
+use lab1::{Wal, WalOptions};
+use lab2::{
+    Action, Damage, DamageClass, LogReport, Peer, PeerError, RecoveryMode, RepairError, recover, repair_from_peer, scan,
+};
+
+const DIR: &str = "wal";
+const SEG1: &str = "00000000000000000001.wal";
+const SEG4: &str = "00000000000000000004.wal";
+const SEG7: &str = "00000000000000000007.wal";
+
+fn term_of(index: u64) -> u64 {
+    1 + (index - 1) / 4
+}
+
+/// Entries 1..=9, terms 1, 1, 1, 1, 2, 2, 2, 2, 3, 16 bytes of data each.
+fn log_entries() -> Vec<Entry> {
+    (1..=9).map(|i| Entry::new(i, term_of(i), payload(i, term_of(i), 16))).collect()
+}
+
+fn entry(index: u64) -> Entry {
+    log_entries()[index as usize - 1].clone()
+}
+
+/// A segment header, from the chapter's table.
+fn header(first_index: u64, flags: u32) -> Vec<u8> {
+    let mut bytes = b"RSMWAL01".to_vec();
+    bytes.extend_from_slice(&first_index.to_le_bytes());
+    bytes.extend_from_slice(&flags.to_le_bytes());
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// A record of `entry` in the segment starting at `segment_first`, from the chapter's table.
+fn record(segment_first: u64, entry: &Entry) -> Vec<u8> {
+    let mut payload = entry.index.to_le_bytes().to_vec();
+    payload.extend_from_slice(&entry.term.to_le_bytes());
+    payload.extend_from_slice(&entry.data);
+    let len = payload.len() as u32;
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&segment_first.to_le_bytes());
+    hasher.update(&len.to_le_bytes());
+    hasher.update(&payload);
+    let mut bytes = len.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&hasher.finalize().to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    bytes
+}
+
+/// A whole segment file holding entries `first..=last`.
+fn segment(first: u64, last: u64) -> Vec<u8> {
+    let flags = u32::from(first == 1);
+    let mut bytes = header(first, flags);
+    for index in first..=last {
+        bytes.extend(record(first, &entry(index)));
+    }
+    bytes
+}
+
+fn path(name: &str) -> PathBuf {
+    Path::new(DIR).join(name)
+}
+
+/// A disk holding the three segments, synced.
+fn three_segments() -> (SimFs, FsRef) {
+    let (sim, fs) = sim_disk(lab_seed(1));
+    fs.create_dir_all(Path::new(DIR)).unwrap();
+    for (name, first) in [(SEG1, 1), (SEG4, 4), (SEG7, 7)] {
+        let file = fs.open(&path(name), OpenMode::Create).unwrap();
+        file.write_all_at(0, &segment(first, first + 2)).unwrap();
+        file.sync_data().unwrap();
+    }
+    fs.sync_dir(Path::new(DIR)).unwrap();
+    (sim, fs)
+}
+
+fn flip(sim: &SimFs, name: &str, byte: u64) {
+    sim.flip_bit(path(name), byte * 8 + 3).unwrap();
+}
+
+fn scan_ok(fs: &FsRef) -> LogReport {
+    scan(fs, DIR).unwrap_or_else(|e| panic!("scan failed: {e}"))
+}
+
+/// Opens the log with lab 1 and checks it holds exactly entries 1..=last as written.
+fn assert_holds_prefix(fs: &FsRef, last: u64) {
+    let wal = Wal::open(Arc::clone(fs), DIR, WalOptions::default())
+        .unwrap_or_else(|e| panic!("[torn-tail] lab 1 cannot open the log after recovery: {e}"));
+    invariant!("ordered-recovery", wal.last_index() == last, "the log ends at {}, expected {last}", wal.last_index());
+    for index in 1..=last {
+        let got = wal.entry(index).unwrap_or_else(|e| panic!("[durability] entry {index} is unreadable: {e}"));
+        invariant!("checksum", got == entry(index), "entry {index} reads back as {got:?}");
+    }
+}
+
+mod verify {
+    use super::*;
+
+    #[test]
+    fn a_clean_log_is_reported_clean_segment_by_segment() {
+        let (_, fs) = three_segments();
+        let other = fs.open(&path("00000000000000000001.wal.broken"), OpenMode::Create).unwrap();
+        other.write_all_at(0, b"not a segment").unwrap();
+        let report = scan_ok(&fs);
+        invariant!("checksum", report.damage.is_empty(), "a clean log has no damage, found {:?}", report.damage);
+        assert!(report.is_clean());
+        assert_eq!((report.first_index, report.last_consistent_index, report.last_seen_index), (1, 9, 9));
+        let spans: Vec<_> =
+            report.segments.iter().map(|s| (s.file_name.as_str(), s.first_index, s.last_index, s.records)).collect();
+        assert_eq!(
+            spans,
+            [(SEG1, 1, 3, 3), (SEG4, 4, 6, 3), (SEG7, 7, 9, 3)],
+            "[on-disk-format] one report per segment"
+        );
+        let seg4 = &report.segments[1];
+        assert_eq!(seg4.terms, Some((1, 2)), "[on-disk-format] the first and last terms of segment 4");
+        assert_eq!((seg4.valid_len, seg4.file_len), (144, 144));
+        assert!(report.segments[0].log_start && !seg4.log_start, "[on-disk-format] only segment 1 is flagged");
+        let empty = scan(&fs, "no-such-dir").expect("a missing directory is an empty log");
+        assert_eq!((empty.segments.len(), empty.first_index, empty.last_consistent_index), (0, 1, 0));
+    }
+
+    #[test]
+    fn a_flipped_bit_in_a_sealed_segment_is_corruption_at_the_record_s_offset() {
+        let (sim, fs) = three_segments();
+        flip(&sim, SEG4, 64 + 30); // inside the data of entry 5
+        let report = scan_ok(&fs);
+        match report.damage.as_slice() {
+            [Damage::Corrupt { file, offset: 64, index: 5, .. }] if file == SEG4 => {}
+            other => panic!("[checksum] expected Corrupt in {SEG4} at offset 64 (entry 5), found {other:?}"),
+        }
+        assert_eq!(report.worst(), Some(DamageClass::Corruption));
+        assert_eq!((report.last_consistent_index, report.last_seen_index), (4, 9), "[checksum] consistent up to 4");
+        assert_eq!(report.lost(), Some(5..=9));
+    }
+
+    #[test]
+    fn a_damaged_header_and_a_missing_segment_are_reported() {
+        let (sim, fs) = three_segments();
+        flip(&sim, SEG4, 9); // the first index in the header
+        let report = scan_ok(&fs);
+        invariant!(
+            "checksum",
+            matches!(report.damage.first(), Some(Damage::BadHeader { file, .. }) if file == SEG4),
+            "a flipped bit in the header of {SEG4}: found {:?}",
+            report.damage
+        );
+        assert_eq!(report.last_consistent_index, 3);
+
+        let (_, fs) = three_segments();
+        fs.remove_file(&path(SEG4)).unwrap();
+        let report = scan_ok(&fs);
+        invariant!(
+            "ordered-recovery",
+            report.damage.first() == Some(&Damage::Gap { file: SEG7.into(), expected: 4, found: 7 }),
+            "segment 4 is missing: expected a Gap at {SEG7} (expected 4, found 7), found {:?}",
+            report.damage
+        );
+        assert_eq!((report.last_consistent_index, report.last_seen_index), (3, 9));
+    }
+}
+
+mod classify {
+    use super::*;
+
+    #[test]
+    fn a_last_record_cut_short_is_a_torn_tail() {
+        let (sim, fs) = three_segments();
+        sim.truncate_durable(path(SEG7), 134).unwrap(); // entry 9 loses its last 10 bytes
+        let report = scan_ok(&fs);
+        match report.damage.as_slice() {
+            [Damage::TornTail { file, offset: 104, bytes: 30, .. }] if file == SEG7 => {}
+            other => panic!("[torn-tail] expected TornTail in {SEG7} at offset 104, 30 bytes, found {other:?}"),
+        }
+        assert_eq!(report.worst(), Some(DamageClass::Tail));
+        assert_eq!(report.last_consistent_index, 8);
+    }
+
+    #[test]
+    fn a_checksum_mismatch_followed_by_valid_records_is_corruption_not_a_torn_tail() {
+        let (sim, fs) = three_segments();
+        flip(&sim, SEG7, 24 + 20); // entry 7, the first record of the last segment
+        let report = scan_ok(&fs);
+        match report.damage.as_slice() {
+            [Damage::Corrupt { file, offset: 24, index: 7, .. }] if file == SEG7 => {}
+            other => panic!(
+                "[checksum] entry 7 is damaged but entries 8 and 9 follow intact: expected Corrupt in {SEG7} at \
+                 offset 24, found {other:?} (a torn tail is only what nothing valid follows)"
+            ),
+        }
+        assert_eq!((report.last_consistent_index, report.last_seen_index), (6, 9));
+    }
+
+    #[test]
+    fn zeros_end_the_log_only_when_nothing_but_zeros_follows() {
+        let (sim, fs) = three_segments();
+        sim.overwrite(path(SEG7), 144, &[0; 600]).unwrap(); // a preallocated tail
+        let report = scan_ok(&fs);
+        invariant!(
+            "torn-tail",
+            report.damage == [Damage::ZeroedTail { file: SEG7.into(), offset: 144, bytes: 600 }],
+            "600 zeros after the last record: expected one ZeroedTail at 144, found {:?}",
+            report.damage
+        );
+        assert!(report.is_clean(), "zeros are never a record: nothing is lost");
+        assert_eq!(report.last_consistent_index, 9);
+
+        let (sim, fs) = three_segments();
+        sim.overwrite(path(SEG7), 64, &[0; 40]).unwrap(); // entry 8 zeroed, entry 9 intact after it
+        let report = scan_ok(&fs);
+        invariant!(
+            "checksum",
+            matches!(report.damage.as_slice(), [Damage::Corrupt { offset: 64, index: 8, .. }]),
+            "zeros with a valid record after them are not the end of the log: found {:?}",
+            report.damage
+        );
+    }
+
+    #[test]
+    fn a_stale_record_with_a_valid_checksum_is_rejected_by_index_and_term() {
+        // A record of segment 7 holding an index the log already has: a leftover.
+        let (sim, fs) = three_segments();
+        sim.overwrite(path(SEG7), 144, &record(7, &Entry::new(5, 2, b"old".to_vec()))).unwrap();
+        let report = scan_ok(&fs);
+        invariant!(
+            "ordered-recovery",
+            matches!(report.damage.as_slice(), [Damage::StaleRecord { offset: 144, index: 5, .. }]),
+            "a valid record of index 5 after entry 9: expected StaleRecord at 144, found {:?}",
+            report.damage
+        );
+        // The next index, but a term lower than entry 9's.
+        let (sim, fs) = three_segments();
+        sim.overwrite(path(SEG7), 144, &record(7, &Entry::new(10, 1, b"old".to_vec()))).unwrap();
+        let report = scan_ok(&fs);
+        invariant!(
+            "append-only",
+            matches!(report.damage.as_slice(), [Damage::StaleRecord { offset: 144, index: 10, term: 1, .. }]),
+            "entry 10 with term 1 after entry 9 with term 3: expected StaleRecord, found {:?}",
+            report.damage
+        );
+        // A record of segment 1 copied after entry 9: its checksum is salted with 1, not 7.
+        let (sim, fs) = three_segments();
+        sim.overwrite(path(SEG7), 144, &record(1, &Entry::new(10, 3, b"moved".to_vec()))).unwrap();
+        let report = scan_ok(&fs);
+        invariant!(
+            "checksum",
+            matches!(report.damage.as_slice(), [Damage::TornTail { offset: 144, .. }]),
+            "a record from segment 1 fails its checksum in segment 7 (a garbage tail): found {:?}",
+            report.damage
+        );
+    }
+}
+
+mod recover {
+    use super::*;
+
+    #[test]
+    fn the_default_mode_cuts_a_torn_tail_and_keeps_a_copy_of_the_cut_bytes() {
+        let (sim, fs) = three_segments();
+        sim.truncate_durable(path(SEG7), 130).unwrap();
+        let cut_bytes = sim.contents(path(SEG7)).unwrap()[104..].to_vec();
+        let recovery =
+            recover(&fs, DIR, RecoveryMode::default()).expect("[torn-tail] the default mode cuts a torn tail");
+        let kept = format!("{SEG7}.broken");
+        assert_eq!(
+            recovery.actions,
+            [Action::Cut { file: SEG7.into(), offset: 104, bytes: 26, kept: kept.clone() }],
+            "[torn-tail] one cut, at the end of entry 8, copied to {kept}"
+        );
+        assert_eq!(recovery.last_index, 8);
+        invariant!(
+            "torn-tail",
+            sim.contents(path(&kept)).unwrap_or_default() == cut_bytes,
+            "{kept} must hold exactly the 26 bytes that were cut"
+        );
+        assert_eq!(sim.contents(path(SEG7)).unwrap().len(), 104, "[torn-tail] the segment ends after entry 8");
+        assert_holds_prefix(&fs, 8);
+        let wal = Wal::open(Arc::clone(&fs), DIR, WalOptions::default()).unwrap();
+        wal.append(&[entry(9)]).expect("[torn-tail] the next append works");
+    }
+
+    #[test]
+    fn corruption_is_refused_by_default_and_nothing_on_disk_changes() {
+        let (sim, fs) = three_segments();
+        flip(&sim, SEG4, 104 + 8); // the index field of entry 6
+        let before = sim.listing();
+        match recover(&fs, DIR, RecoveryMode::TolerateTailCorruption) {
+            Err(error @ RepairError::Refused { .. }) => {
+                assert!(error.to_string().starts_with("[checksum]"), "the error names the invariant: {error}");
+                let RepairError::Refused { report, .. } = error else { unreachable!() };
+                invariant!(
+                    "checksum",
+                    matches!(report.damage.as_slice(), [Damage::Corrupt { file, offset: 104, index: 6, .. }] if file == SEG4),
+                    "the refusal reports Corrupt in {SEG4} at offset 104: {:?}",
+                    report.damage
+                );
+            }
+            other => panic!("[checksum] corruption in a sealed segment must be refused by default, got {other:?}"),
+        }
+        invariant!("checksum", sim.listing() == before, "a refused recovery changed the disk");
+    }
+
+    #[test]
+    fn absolute_consistency_refuses_even_a_torn_tail_but_accepts_zeros() {
+        let (sim, fs) = three_segments();
+        sim.truncate_durable(path(SEG7), 130).unwrap();
+        let before = sim.listing();
+        let result = recover(&fs, DIR, RecoveryMode::AbsoluteConsistency);
+        invariant!(
+            "torn-tail",
+            matches!(result, Err(RepairError::Refused { mode: RecoveryMode::AbsoluteConsistency, .. })),
+            "AbsoluteConsistency must refuse a torn tail, got {result:?}"
+        );
+        assert_eq!(sim.listing(), before, "[torn-tail] a refused recovery changed the disk");
+
+        let (sim, fs) = three_segments();
+        sim.overwrite(path(SEG7), 144, &[0; 100]).unwrap();
+        let recovery = recover(&fs, DIR, RecoveryMode::AbsoluteConsistency).expect("zeros are a clean end");
+        assert_eq!(recovery.actions, [Action::TrimmedZeros { file: SEG7.into(), offset: 144, bytes: 100 }]);
+        assert_holds_prefix(&fs, 9);
+    }
+
+    #[test]
+    fn tolerate_any_keeps_the_longest_valid_prefix_and_sets_the_rest_aside() {
+        let (sim, fs) = three_segments();
+        let seg7 = sim.contents(path(SEG7)).unwrap();
+        flip(&sim, SEG4, 64 + 4); // the checksum of entry 5
+        let recovery = recover(&fs, DIR, RecoveryMode::TolerateAnyCorruption).expect("TolerateAny always recovers");
+        assert_eq!(recovery.report.lost(), Some(5..=9), "[durability] the report says what is lost");
+        assert_eq!(recovery.last_index, 4, "[ordered-recovery] the log is cut back to entry 4");
+        assert_eq!(
+            recovery.actions,
+            [
+                Action::Cut { file: SEG4.into(), offset: 64, bytes: 80, kept: format!("{SEG4}.broken") },
+                Action::SetAside { file: SEG7.into(), kept: format!("{SEG7}.broken") },
+            ]
+        );
+        assert_eq!(sim.contents(path(&format!("{SEG7}.broken"))).unwrap(), seg7, "the set-aside segment is intact");
+        assert_holds_prefix(&fs, 4);
+    }
+}
+
+mod repair {
+    use super::*;
+
+    /// A peer holding entries 1..=9 as written, or a changed copy of them.
+    struct TestPeer(Vec<Entry>);
+
+    impl Peer for TestPeer {
+        fn entries(&self, low: u64, high: u64) -> Result<Vec<Entry>, PeerError> {
+            Ok(self.0.iter().filter(|e| (low..high).contains(&e.index)).cloned().collect())
+        }
+    }
+
+    #[test]
+    fn a_peer_fills_the_lost_range_and_the_log_is_whole_again() {
+        let (sim, fs) = three_segments();
+        flip(&sim, SEG4, 64 + 30);
+        let report = scan_ok(&fs);
+        let outcome = repair_from_peer(&fs, DIR, &report, &TestPeer(log_entries()), WalOptions::default())
+            .unwrap_or_else(|e| panic!("repair failed: {e}"));
+        assert_eq!(
+            (outcome.rollback.last_index, outcome.fetched.clone()),
+            (4, 5..10),
+            "[ordered-recovery] rolled back to 4, fetched 5..10"
+        );
+        assert_eq!(outcome.last_index, 9);
+        assert_holds_prefix(&fs, 9);
+        assert!(scan_ok(&fs).is_clean(), "[checksum] the repaired log scans clean");
+        let after = Arc::new(sim.crash(CrashMode::Strict)) as FsRef;
+        assert_holds_prefix(&after, 9);
+    }
+
+    #[test]
+    fn a_peer_whose_entries_do_not_fit_is_refused_before_anything_changes() {
+        type Lie = Box<dyn Fn(&mut Vec<Entry>)>;
+        let liars: [(&str, Lie); 3] = [
+            ("skips entry 7", Box::new(|log| log.retain(|e| e.index != 7))),
+            ("sends entry 8 with a lower term", Box::new(|log| log[7].term = 1)),
+            ("disagrees about entry 4, the last one kept", Box::new(|log| log[3].data = b"other".to_vec())),
+        ];
+        for (what, lie) in liars {
+            let (sim, fs) = three_segments();
+            flip(&sim, SEG4, 64 + 30);
+            let report = scan_ok(&fs);
+            let before = sim.listing();
+            let mut entries = log_entries();
+            lie(&mut entries);
+            match repair_from_peer(&fs, DIR, &report, &TestPeer(entries), WalOptions::default()) {
+                Err(error @ RepairError::PeerMismatch { .. }) => {
+                    assert!(error.to_string().starts_with("[matching]"), "the error names the invariant: {error}")
+                }
+                other => panic!("[matching] a peer that {what} must be refused, got {other:?}"),
+            }
+            invariant!("matching", sim.listing() == before, "a peer that {what} was refused, but the disk changed");
+        }
+    }
+}

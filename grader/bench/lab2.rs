@@ -1,0 +1,165 @@
+//! Lab 2's benchmark: verifying a log on open, against a raw read of the same bytes, on the
+//! real disk, in one run.
+//!
+//! Run it with `cargo run --release -p grader --example lab2_bench` (set `BENCH_DIR` to choose
+//! the disk; the default is the system's temporary directory). It writes a 64 MiB log of
+//! 4 KiB entries in 8 MiB segments with lab 1, then measures, best of five interleaved runs:
+//!
+//! - a raw read of every segment file (`std::fs::read`): the floor;
+//! - `lab2::scan`: read, then check every header, record CRC and index;
+//! - `lab1::Wal::open`: lab 1's simpler recovery, for comparison;
+//! - `lab2::recover` on the clean log (a scan, then lab 1's open);
+//! - `lab2::scan` of the same log with one bad record in the middle of the last segment, which
+//!   makes the scan search the rest of the segment for a valid record (resync).
+//!
+//! The files are read from the page cache after the first round, so the ratios measure the
+//! CPU cost of verification against the cheapest possible read; on a cold cache the device's
+//! read speed dominates both sides.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use distributed::storage::Entry;
+use distributed::vfs::{FsRef, StdFs};
+use lab1::{SyncPolicy, Wal, WalOptions};
+use lab2::RecoveryMode;
+
+const DATA_LEN: usize = 4096;
+const ENTRIES: u64 = 16_384; // 64 MiB of data
+const SEGMENT_SIZE: u64 = 8 << 20;
+const ROUNDS: usize = 5;
+
+fn entry(index: u64) -> Entry {
+    let data = (0..DATA_LEN).map(|i| (index as usize * 31 + i) as u8).collect::<Vec<_>>();
+    Entry::new(index, 1 + index / 1000, data)
+}
+
+/// Writes the log under `root/name/wal` and returns the filesystem rooted at `root/name`.
+fn write_log(root: &Path, name: &str) -> (FsRef, PathBuf) {
+    let base = root.join(name);
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).expect("create the benchmark directory");
+    let fs: FsRef = Arc::new(StdFs::new(&base));
+    let wal = Wal::open(Arc::clone(&fs), "wal", WalOptions { segment_size: SEGMENT_SIZE, sync: SyncPolicy::Never })
+        .expect("open the log");
+    for chunk in (1..=ENTRIES).collect::<Vec<_>>().chunks(256) {
+        let batch: Vec<Entry> = chunk.iter().map(|&i| entry(i)).collect();
+        wal.append(&batch).expect("append");
+    }
+    wal.sync().expect("sync");
+    (fs, base.join("wal"))
+}
+
+fn raw_read(dir: &Path) -> u64 {
+    let mut total = 0;
+    for item in std::fs::read_dir(dir).expect("list the log") {
+        let path = item.expect("a directory entry").path();
+        if path.extension().is_some_and(|e| e == "wal") {
+            total += std::fs::read(&path).expect("read a segment").len() as u64;
+        }
+    }
+    total
+}
+
+fn mib_per_second(bytes: u64, elapsed: Duration) -> f64 {
+    bytes as f64 / (1 << 20) as f64 / elapsed.as_secs_f64()
+}
+
+fn best(rounds: &[Duration]) -> Duration {
+    rounds.iter().copied().min().expect("at least one round")
+}
+
+fn machine(root: &Path) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let fs_type = mounts
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split_whitespace();
+            let (_, mount, kind) = (parts.next()?, parts.next()?, parts.next()?);
+            root.starts_with(mount).then(|| (mount.len(), kind.to_string()))
+        })
+        .max()
+        .map_or_else(|| "unknown".into(), |(_, kind)| kind);
+    format!("{cpu}, {cores} cores, {fs_type} at {}", root.display())
+}
+
+fn main() {
+    let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let root = base.join(format!("lab2-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&root).expect("create the benchmark root");
+    let machine = machine(&root);
+
+    let (fs, dir) = write_log(&root, "clean");
+    let (damaged_fs, damaged_dir) = write_log(&root, "damaged");
+    // One flipped byte in a record in the middle of the last segment.
+    let last = lab2::scan(&damaged_fs, "wal").expect("scan").segments.last().expect("a segment").clone();
+    let path = damaged_dir.join(&last.file_name);
+    let mut bytes = std::fs::read(&path).expect("read the last segment");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&path, &bytes).expect("damage the last segment");
+
+    let size = raw_read(&dir);
+    let mut times: [Vec<Duration>; 5] = Default::default();
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        assert_eq!(raw_read(&dir), size);
+        times[0].push(start.elapsed());
+
+        let start = Instant::now();
+        let report = lab2::scan(&fs, "wal").expect("scan");
+        times[1].push(start.elapsed());
+        assert!(report.is_clean() && report.last_consistent_index == ENTRIES);
+
+        let start = Instant::now();
+        let wal = Wal::open(Arc::clone(&fs), "wal", WalOptions::default()).expect("open");
+        times[2].push(start.elapsed());
+        assert_eq!(wal.last_index(), ENTRIES);
+        drop(wal);
+
+        let start = Instant::now();
+        let recovery = lab2::recover(&fs, "wal", RecoveryMode::default()).expect("recover");
+        times[3].push(start.elapsed());
+        assert!(recovery.actions.is_empty());
+
+        let start = Instant::now();
+        let report = lab2::scan(&damaged_fs, "wal").expect("scan the damaged log");
+        times[4].push(start.elapsed());
+        assert!(!report.is_clean());
+    }
+    let _ = std::fs::remove_dir_all(&root);
+
+    let raw = mib_per_second(size, best(&times[0]));
+    println!("Machine: {machine}");
+    println!();
+    println!(
+        "Log: {} MiB in {} segments of {} MiB, {ENTRIES} entries of 4 KiB.",
+        size >> 20,
+        size.div_ceil(SEGMENT_SIZE),
+        SEGMENT_SIZE >> 20
+    );
+    println!();
+    println!("| measurement | MiB/s | raw read (MiB/s) | ratio to raw read |");
+    println!("|---|---:|---:|---:|");
+    let rows = [
+        "`lab2::scan` of a clean log",
+        "`lab1::Wal::open` of the same log",
+        "`lab2::recover` of the same log (scan + open)",
+        "`lab2::scan` with a bad record mid-segment (resync)",
+    ];
+    for (row, times) in rows.iter().zip(&times[1..]) {
+        let rate = mib_per_second(size, best(times));
+        println!("| {row} | {rate:.0} | {raw:.0} | {:.2}× |", rate / raw);
+    }
+}

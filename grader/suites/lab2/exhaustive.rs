@@ -1,0 +1,116 @@
+//! Damage at every byte: bit flips, truncations, random overwrites.
+
+use distributed::invariant;
+use distributed::rng::{TestRng, lab_seed};
+use lab2::{Damage, DamageClass, scan};
+use proptest::prelude::*;
+
+use crate::{MODES, check_recovery, check_recovery_with, disk_with, log_entries, name, path, three_segments};
+
+/// The start of the record holding byte `byte` of a segment (`None` in the header).
+fn record_start(byte: u64) -> Option<u64> {
+    (byte >= 24).then(|| 24 + (byte - 24) / 40 * 40)
+}
+
+#[test]
+fn every_bit_flip_is_reported_at_its_record_with_the_right_kind() {
+    let files = three_segments();
+    let last = name(7);
+    for (file, bytes) in &files {
+        for byte in 0..bytes.len() as u64 {
+            for bit in 0..8 {
+                let (sim, fs) = disk_with(&files);
+                sim.flip_bit(path(file), byte * 8 + bit).unwrap();
+                let report = scan(&fs, crate::DIR).unwrap_or_else(|e| panic!("scan failed: {e}"));
+                let place = format!("bit {bit} of byte {byte} of {file}");
+                let [damage] = report.damage.as_slice() else {
+                    panic!("[checksum] {place} flipped: expected exactly one damage, found {:?}", report.damage)
+                };
+                invariant!("checksum", damage.file() == file, "{place} flipped, but the report names {damage}");
+                match record_start(byte) {
+                    None => invariant!(
+                        "checksum",
+                        matches!(damage, Damage::BadHeader { .. }),
+                        "{place} (in the header) flipped: expected BadHeader, found {damage}"
+                    ),
+                    Some(start) => {
+                        invariant!(
+                            "checksum",
+                            damage.offset() == start,
+                            "{place} flipped: the damage must be reported at its record's offset {start}, found {damage}"
+                        );
+                        let tail = *file == last && start == 104;
+                        let class = if tail { DamageClass::Tail } else { DamageClass::Corruption };
+                        invariant!(
+                            "checksum",
+                            damage.class() == class,
+                            "{place} flipped: expected {class:?} (only the last record of the last segment can be a \
+                             torn tail), found {damage}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn no_bit_flip_is_returned_or_lost_silently_in_any_mode() {
+    let files = three_segments();
+    let original = log_entries();
+    let mut rng = TestRng::new(lab_seed(0x21));
+    for (file, bytes) in &files {
+        for byte in 0..bytes.len() as u64 {
+            let bit = rng.below(8);
+            for mode in MODES {
+                let (sim, fs) = disk_with(&files);
+                sim.flip_bit(path(file), byte * 8 + bit).unwrap();
+                let context = format!("bit {bit} of byte {byte} of {file} flipped, {mode:?}");
+                check_recovery(&sim, &fs, mode, &original, &context);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_truncation_recovers_a_prefix_and_reports_what_it_lost() {
+    let files = three_segments();
+    let original = log_entries();
+    for (file, bytes) in &files {
+        for len in 0..bytes.len() as u64 {
+            for mode in MODES {
+                let (sim, fs) = disk_with(&files);
+                sim.truncate_durable(path(file), len).unwrap();
+                let context = format!("{file} cut to {len} bytes, {mode:?}");
+                let at_boundary = *file == name(7) && len >= 24 && (len - 24) % 40 == 0;
+                let report = check_recovery_with(&sim, &fs, mode, &original, &context, at_boundary);
+                if !at_boundary {
+                    invariant!(
+                        "durability",
+                        !report.damage.is_empty(),
+                        "{context}: a cut inside a record or a sealed segment must be reported"
+                    );
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(distributed::testing::proptest_config(0x22, 200))]
+
+    #[test]
+    fn random_overwrites_never_return_a_damaged_entry(
+        segment in 0usize..3,
+        offset in 0u64..150,
+        garbage in proptest::collection::vec(any::<u8>(), 1..60),
+        mode in 0usize..3,
+    ) {
+        let files = three_segments();
+        let file = files.keys().nth(segment).unwrap().clone();
+        let (sim, fs) = disk_with(&files);
+        sim.overwrite(path(&file), offset, &garbage).unwrap();
+        let context = format!("{} bytes overwritten at {offset} of {file}", garbage.len());
+        check_recovery(&sim, &fs, MODES[mode], &log_entries(), &context);
+    }
+}
