@@ -13,11 +13,15 @@
 //! Ratios, not absolute numbers, are what carry from one machine to another: both sides of
 //! each ratio ran on the same disk, minutes apart.
 
+mod common;
+
+use common::{bench_root, fresh_dir, machine, per_second};
+
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use distributed::storage::Entry;
 use distributed::vfs::{FsRef, StdFs};
@@ -36,13 +40,6 @@ fn entry(index: u64) -> Entry {
     Entry::new(index, 1, data)
 }
 
-fn fresh_dir(root: &Path, name: &str) -> PathBuf {
-    let dir = root.join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the benchmark directory");
-    dir
-}
-
 fn open_wal(root: &Path, name: &str, sync: SyncPolicy) -> Wal {
     let dir = fresh_dir(root, name);
     let fs: FsRef = Arc::new(StdFs::new(dir));
@@ -54,10 +51,6 @@ fn open_wal(root: &Path, name: &str, sync: SyncPolicy) -> Wal {
 /// The exact bytes the log writes for `entries` entries (one segment: header + records).
 fn record_bytes(count: u64) -> Vec<Vec<u8>> {
     (1..=count).map(|i| lab1::format::encode_record(1, &entry(i))).collect()
-}
-
-fn per_second(count: u64, elapsed: Duration) -> f64 {
-    count as f64 / elapsed.as_secs_f64()
 }
 
 fn raw_file(root: &Path, name: &str) -> File {
@@ -161,34 +154,8 @@ fn group_commit(root: &Path, writers: u64) -> f64 {
     per_second(per_writer * writers, start.elapsed())
 }
 
-fn machine(root: &Path) -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let fs_type = mounts
-        .lines()
-        .filter_map(|line| {
-            let mut parts = line.split_whitespace();
-            let (_, mount, kind) = (parts.next()?, parts.next()?, parts.next()?);
-            root.starts_with(mount).then(|| (mount.len(), kind.to_string()))
-        })
-        .max()
-        .map_or_else(|| "unknown".into(), |(_, kind)| kind);
-    format!("{cpu}, {cores} cores, {fs_type} at {}", root.display())
-}
-
 fn main() {
-    let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    let root = base.join(format!("lab1-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&root).expect("create the benchmark root");
+    let root = bench_root("lab1-bench");
 
     let (wal_unsynced, raw_unsynced, raw_chunked) = unsynced(&root);
     let (wal_synced, raw_synced, raw_synced_16) = synced(&root);

@@ -16,6 +16,10 @@
 //! CPU cost of verification against the cheapest possible read; on a cold cache the device's
 //! read speed dominates both sides.
 
+mod common;
+
+use common::{bench_root, machine};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,34 +74,8 @@ fn best(rounds: &[Duration]) -> Duration {
     rounds.iter().copied().min().expect("at least one round")
 }
 
-fn machine(root: &Path) -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let fs_type = mounts
-        .lines()
-        .filter_map(|line| {
-            let mut parts = line.split_whitespace();
-            let (_, mount, kind) = (parts.next()?, parts.next()?, parts.next()?);
-            root.starts_with(mount).then(|| (mount.len(), kind.to_string()))
-        })
-        .max()
-        .map_or_else(|| "unknown".into(), |(_, kind)| kind);
-    format!("{cpu}, {cores} cores, {fs_type} at {}", root.display())
-}
-
 fn main() {
-    let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    let root = base.join(format!("lab2-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&root).expect("create the benchmark root");
+    let root = bench_root("lab2-bench");
     let machine = machine(&root);
 
     let (fs, dir) = write_log(&root, "clean");

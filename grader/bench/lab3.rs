@@ -16,22 +16,19 @@
 //! Ratios, not absolute numbers, carry from one machine to another: both sides of each ratio
 //! ran on the same disk, minutes apart.
 
+mod common;
+
+use common::{bench_root, fresh_dir, machine, per_second};
+
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use distributed::storage::{Snapshot, SnapshotMeta};
 use distributed::vfs::{FsRef, StdFs};
 use lab3::{SnapshotStore, StoreOptions};
-
-fn fresh_dir(root: &Path, name: &str) -> PathBuf {
-    let dir = root.join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the benchmark directory");
-    dir
-}
 
 fn snapshot(index: u64, len: usize) -> Snapshot {
     let data = (0..len).map(|i| (i as u64 * 31 + index) as u8).collect();
@@ -40,10 +37,6 @@ fn snapshot(index: u64, len: usize) -> Snapshot {
 
 fn sync_dir(dir: &Path) {
     File::open(dir).and_then(|d| d.sync_all()).expect("fsync the directory");
-}
-
-fn per_second(count: u64, elapsed: Duration) -> f64 {
-    count as f64 / elapsed.as_secs_f64()
 }
 
 /// Saves per second through the store.
@@ -101,34 +94,8 @@ fn raw_atomic(root: &Path, len: usize, count: u64) -> f64 {
     per_second(count, start.elapsed())
 }
 
-fn machine(root: &Path) -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let fs_type = mounts
-        .lines()
-        .filter_map(|line| {
-            let mut parts = line.split_whitespace();
-            let (_, mount, kind) = (parts.next()?, parts.next()?, parts.next()?);
-            root.starts_with(mount).then(|| (mount.len(), kind.to_string()))
-        })
-        .max()
-        .map_or_else(|| "unknown".into(), |(_, kind)| kind);
-    format!("{cpu}, {cores} cores, {fs_type} at {}", root.display())
-}
-
 fn main() {
-    let base = std::env::var_os("BENCH_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    let root = base.join(format!("lab3-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&root).expect("create the benchmark root");
+    let root = bench_root("lab3-bench");
     let label = |len: usize| match len {
         l if l >= 1 << 20 => format!("{} MiB", l >> 20),
         l => format!("{} KiB", l >> 10),
