@@ -99,7 +99,7 @@ fn an_unsynced_append_vanishes_or_survives_as_a_sector_prefix() {
         assert_eq!(&bytes[..100], &[1; 100], "synced bytes are never lost");
         let kept = bytes[100..].iter().take_while(|&&b| b == 2).count() as u64;
         // A torn write ends at a sector boundary of the file, unless it kept everything.
-        assert!(kept == 0 || kept == 3 * SECTOR_SIZE || (100 + kept) % SECTOR_SIZE == 0, "kept {kept}");
+        assert!(kept == 0 || kept == 3 * SECTOR_SIZE || (100 + kept).is_multiple_of(SECTOR_SIZE), "kept {kept}");
         let rest = &bytes[100 + kept as usize..];
         match (kept, rest.is_empty()) {
             (0, true) => none += 1,
