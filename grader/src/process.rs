@@ -100,7 +100,7 @@ pub fn run_with_timeout(mut command: Command, timeout: Duration, output_limit: u
     let program = format!("{:?}", command.get_program());
     let tool_error =
         |action: &str, error: std::io::Error| GraderError::Tool(format!("cannot {action} {program}: {error}"));
-    let (mut reader, writer) = std::io::pipe().map_err(|e| tool_error("make a pipe for", e))?;
+    let (reader, writer) = std::io::pipe().map_err(|e| tool_error("make a pipe for", e))?;
     let writer_for_stderr = writer.try_clone().map_err(|e| tool_error("make a pipe for", e))?;
     command.stdin(Stdio::null()).stdout(writer).stderr(writer_for_stderr);
     #[cfg(unix)]
@@ -115,31 +115,9 @@ pub fn run_with_timeout(mut command: Command, timeout: Duration, output_limit: u
     // sees the end of the stream.
     drop(command);
 
-    let buffer = Arc::new(Mutex::new(HeadTail::new(output_limit)));
     let (done_sender, done) = mpsc::channel();
-    {
-        let buffer = Arc::clone(&buffer);
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
-            loop {
-                match reader.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => buffer.lock().unwrap_or_else(|poison| poison.into_inner()).push(&chunk[..n]),
-                }
-            }
-            let _ = done_sender.send(());
-        });
-    }
-
-    let status = child.wait_timeout(timeout).map_err(|e| tool_error("wait for", e))?;
-    let termination = match status {
-        Some(status) => termination_of(status),
-        None => {
-            kill_group(&mut child);
-            let _ = child.wait();
-            Termination::TimedOut
-        }
-    };
+    let buffer = drain_into_buffer(reader, output_limit, done_sender);
+    let termination = wait_or_kill(&mut child, timeout).map_err(|e| tool_error("wait for", e))?;
     let duration = started.elapsed();
     // Something the child left behind may still hold the pipe open: give it a moment, then
     // end the group and take what was read.
@@ -180,7 +158,7 @@ pub fn run_streaming_stdout(
     }
     let started = Instant::now();
     let mut child = command.spawn().map_err(|e| tool_error("start", e))?;
-    let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         kill_group(&mut child);
         return Err(GraderError::Tool(format!("cannot capture the output of {program}")));
     };
@@ -196,29 +174,8 @@ pub fn run_streaming_stdout(
         }
         let _ = stdout_done.send(());
     });
-    let buffer = Arc::new(Mutex::new(HeadTail::new(stderr_limit)));
-    {
-        let buffer = Arc::clone(&buffer);
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
-            loop {
-                match stderr.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => buffer.lock().unwrap_or_else(|poison| poison.into_inner()).push(&chunk[..n]),
-                }
-            }
-            let _ = done_sender.send(());
-        });
-    }
-    let status = child.wait_timeout(timeout).map_err(|e| tool_error("wait for", e))?;
-    let termination = match status {
-        Some(status) => termination_of(status),
-        None => {
-            kill_group(&mut child);
-            let _ = child.wait();
-            Termination::TimedOut
-        }
-    };
+    let buffer = drain_into_buffer(stderr, stderr_limit, done_sender);
+    let termination = wait_or_kill(&mut child, timeout).map_err(|e| tool_error("wait for", e))?;
     let duration = started.elapsed();
     for _ in 0..2 {
         if done.recv_timeout(Duration::from_secs(5)).is_err() {
@@ -228,6 +185,40 @@ pub fn run_streaming_stdout(
     }
     let stderr = buffer.lock().unwrap_or_else(|poison| poison.into_inner()).finish();
     Ok(StreamedOutcome { termination, stderr, duration })
+}
+
+/// Reads `source` to its end on a thread of its own, keeping the head and tail of what it
+/// says, and reports on `done` when the stream has ended.
+fn drain_into_buffer(
+    mut source: impl Read + Send + 'static,
+    limit: usize,
+    done: mpsc::Sender<()>,
+) -> Arc<Mutex<HeadTail>> {
+    let buffer = Arc::new(Mutex::new(HeadTail::new(limit)));
+    let filling = Arc::clone(&buffer);
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        loop {
+            match source.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => filling.lock().unwrap_or_else(|poison| poison.into_inner()).push(&chunk[..n]),
+            }
+        }
+        let _ = done.send(());
+    });
+    buffer
+}
+
+/// Waits for the child for at most `timeout`; past it, kills its whole process group.
+fn wait_or_kill(child: &mut std::process::Child, timeout: Duration) -> std::io::Result<Termination> {
+    Ok(match child.wait_timeout(timeout)? {
+        Some(status) => termination_of(status),
+        None => {
+            kill_group(child);
+            let _ = child.wait();
+            Termination::TimedOut
+        }
+    })
 }
 
 fn termination_of(status: ExitStatus) -> Termination {
