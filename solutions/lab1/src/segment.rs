@@ -60,17 +60,7 @@ impl Segment {
         let file: Arc<dyn VfsFile> = Arc::from(fs.open(&dir.join(&file_name), OpenMode::Create)?);
         file.set_len(0)?;
         file.write_all_at(0, &header.encode())?;
-        Ok(Segment {
-            header,
-            file_name,
-            file,
-            offsets: Vec::new(),
-            terms: Vec::new(),
-            len: HEADER_LEN,
-            written: HEADER_LEN,
-            buffer: Vec::new(),
-            dirty: true,
-        })
+        Ok(Segment::holding_no_record(header, file_name, file, true))
     }
 
     /// Opens a segment file and indexes every valid record, stopping at the first bytes that
@@ -98,17 +88,7 @@ impl Segment {
                 format!("header says first index {}, the name says {named_first}", header.first_index),
             ));
         }
-        let mut segment = Segment {
-            header,
-            file_name: file_name.to_string(),
-            file,
-            offsets: Vec::new(),
-            terms: Vec::new(),
-            len: HEADER_LEN,
-            written: HEADER_LEN,
-            buffer: Vec::new(),
-            dirty: false,
-        };
+        let mut segment = Segment::holding_no_record(header, file_name.to_string(), file, false);
         let mut offset = HEADER_LEN as usize;
         let end = loop {
             if offset == bytes.len() {
@@ -133,6 +113,20 @@ impl Segment {
             }
         };
         Ok(Opened::Segment(segment, end))
+    }
+
+    fn holding_no_record(header: SegmentHeader, file_name: String, file: Arc<dyn VfsFile>, dirty: bool) -> Segment {
+        Segment {
+            header,
+            file_name,
+            file,
+            offsets: Vec::new(),
+            terms: Vec::new(),
+            len: HEADER_LEN,
+            written: HEADER_LEN,
+            buffer: Vec::new(),
+            dirty,
+        }
     }
 
     pub fn first_index(&self) -> Index {
