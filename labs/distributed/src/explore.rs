@@ -35,8 +35,10 @@
 //! assert_eq!(report.crash_points, report.steps + 1);
 //! ```
 
+use std::cell::Cell;
 use std::fmt::Debug;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
 
 use crate::check::panic_text;
 use crate::rng::TestRng;
@@ -110,7 +112,7 @@ impl CrashExplorer {
             let fs = SimFs::with_config(self.config);
             fs.crash_after(point);
             let mut acked = Vec::new();
-            let outcome = panic::catch_unwind(AssertUnwindSafe(|| workload(&fs, &mut acked)));
+            let outcome = quietly(|| workload(&fs, &mut acked));
             if !fs.is_powered_off() {
                 match outcome {
                     Ok(Ok(())) => panic!(
@@ -119,7 +121,11 @@ impl CrashExplorer {
                         fs.op_count()
                     ),
                     Ok(Err(e)) => panic!("the workload failed before crash point {point}: {e:?}"),
-                    Err(payload) => panic::resume_unwind(payload),
+                    Err(payload) => panic!(
+                        "{}\n  (the workload panicked with the power still on, after step {} of crash point {point})",
+                        panic_text(payload.as_ref()),
+                        fs.op_count()
+                    ),
                 }
             }
             let trace = fs.ops();
@@ -133,7 +139,7 @@ impl CrashExplorer {
             for mode in modes {
                 let image = fs.crash(mode);
                 images_checked += 1;
-                if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| check(&image, &acked))) {
+                if let Err(payload) = quietly(|| check(&image, &acked)) {
                     let last = match point {
                         0 => "none (the power was cut before the first step)".to_string(),
                         _ => ops[point as usize - 1].to_string(),
@@ -149,4 +155,27 @@ impl CrashExplorer {
         }
         Exploration { steps, crash_points: steps + 1, images_checked, ops }
     }
+}
+
+thread_local! {
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, catching a panic without printing it: the explorer prints it once, with the
+/// crash point, or ignores it (a workload that panics on an I/O error after the power went
+/// off did nothing wrong). Panics on other threads, and outside the explorer, print as usual.
+fn quietly<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|quiet| quiet.replace(true));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|quiet| quiet.set(was));
+    outcome
 }

@@ -171,3 +171,35 @@ fn the_sync_gate_gives_up_when_the_others_cannot_write() {
     assert!(gate.gave_up(), "the second participant never wrote");
     file.sync_data().unwrap();
 }
+
+#[test]
+fn a_workload_that_panics_after_the_power_is_cut_is_not_a_failure() {
+    // Like a log that unwraps every I/O result: once the power is off, its next call panics.
+    let report = CrashExplorer::new(3).torn_variants(1).explore(
+        |fs, _: &mut Vec<()>| -> io::Result<()> {
+            let file = fs.open(Path::new("log"), OpenMode::Create).expect("open");
+            for i in 0..4u64 {
+                file.write_all_at(i, b"x").expect("write");
+            }
+            Ok(())
+        },
+        |_, _| {},
+    );
+    assert_eq!(report.crash_points, 6);
+}
+
+#[test]
+fn a_workload_that_panics_with_the_power_on_is_reported_with_its_message() {
+    let caught = std::panic::catch_unwind(|| {
+        CrashExplorer::new(3).explore(
+            |fs, _: &mut Vec<()>| -> io::Result<()> {
+                fs.open(Path::new("log"), OpenMode::Create)?;
+                fs.open(Path::new("missing"), OpenMode::Read).expect("[durability] a bug of the workload");
+                Ok(())
+            },
+            |_, _| {},
+        );
+    });
+    let message = panic_text(caught.expect_err("the panic is reported").as_ref());
+    assert!(message.contains("[durability] a bug of the workload"), "{message}");
+}
