@@ -134,6 +134,21 @@ pub fn encode_snapshot(snapshot: &Snapshot) -> Vec<u8> {
 
 /// Parses a whole snapshot file: the header, then the length, then the file's CRC.
 pub fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, FormatError> {
+    let (meta, data_end) = check_snapshot(bytes)?;
+    Ok(Snapshot { meta, data: bytes[HEADER_LEN as usize..data_end].to_vec() })
+}
+
+/// Like [`decode_snapshot`], reusing the file's buffer for the data instead of copying it into
+/// a new one: for large snapshots, a fresh allocation costs as much as the read.
+pub(crate) fn decode_snapshot_owned(mut bytes: Vec<u8>) -> Result<Snapshot, FormatError> {
+    let (meta, data_end) = check_snapshot(&bytes)?;
+    bytes.truncate(data_end);
+    bytes.drain(..HEADER_LEN as usize);
+    Ok(Snapshot { meta, data: bytes })
+}
+
+/// Verifies a whole snapshot file; returns its metadata and where its data ends.
+fn check_snapshot(bytes: &[u8]) -> Result<(SnapshotMeta, usize), FormatError> {
     let header = SnapshotHeader::decode(bytes)?;
     let (expected, available) = (header.file_len(), bytes.len() as u64);
     if available < expected {
@@ -148,7 +163,7 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, FormatError> {
     if stored != computed {
         return Err(FormatError::FileChecksum { stored, computed });
     }
-    Ok(Snapshot { meta: header.meta, data: bytes[HEADER_LEN as usize..body].to_vec() })
+    Ok((header.meta, body))
 }
 
 /// The file name of the snapshot covering `meta`: `{term:016x}-{index:016x}.snap`, as etcd's

@@ -255,7 +255,7 @@ impl SnapshotStore {
         let name = format::snapshot_file_name(meta);
         let file = self.fs.open(&self.path(&name), OpenMode::Read).map_err(ReadError::Io)?;
         let bytes = file.read_all().map_err(ReadError::Io)?;
-        let snapshot = format::decode_snapshot(&bytes).map_err(|e| ReadError::Damaged(e.to_string()))?;
+        let snapshot = format::decode_snapshot_owned(bytes).map_err(|e| ReadError::Damaged(e.to_string()))?;
         if snapshot.meta != meta {
             return Err(ReadError::Damaged(format!("its header says {:?}, its name {meta:?}", snapshot.meta)));
         }
