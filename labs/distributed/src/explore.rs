@@ -49,6 +49,7 @@ use crate::vfs::{CrashMode, OpRecord, SimFs, SimFsConfig};
 pub struct CrashExplorer {
     seed: u64,
     torn_variants: u32,
+    reordered_variants: u32,
     config: SimFsConfig,
 }
 
@@ -59,7 +60,8 @@ pub struct Exploration {
     pub steps: u64,
     /// Crash points visited: after step 0 (before anything), 1, …, `steps`.
     pub crash_points: u64,
-    /// Disk images checked: one strict and `torn_variants` torn ones per crash point.
+    /// Disk images checked: per crash point, one strict image, `torn_variants` torn ones and
+    /// `reordered_variants` reordered ones.
     pub images_checked: u64,
     /// The workload's steps, in order, from its run without a crash.
     pub ops: Vec<OpRecord>,
@@ -67,14 +69,25 @@ pub struct Exploration {
 
 impl CrashExplorer {
     /// An explorer whose disks and torn outcomes all derive from `seed`, checking the strict
-    /// image and three torn ones at each crash point.
+    /// image and three torn ones at each crash point, and no reordered one.
     pub fn new(seed: u64) -> Self {
-        CrashExplorer { seed, torn_variants: 3, config: SimFsConfig { seed, capacity: None } }
+        CrashExplorer { seed, torn_variants: 3, reordered_variants: 0, config: SimFsConfig { seed, capacity: None } }
     }
 
     /// How many torn images to check at each crash point, besides the strict one.
     pub fn torn_variants(mut self, count: u32) -> Self {
         self.torn_variants = count;
+        self
+    }
+
+    /// How many reordered images ([`CrashMode::Reordered`]) to check at each crash point,
+    /// after the strict and torn ones. None by default: a protocol that relies on in-order
+    /// writeback (a log whose recovery stops at the first invalid record) is correct under
+    /// the torn model but not under this one, and says so; a protocol that syncs before every
+    /// step that depends on earlier ones (an atomic file replacement) holds under both, and
+    /// its tests opt in.
+    pub fn reordered_variants(mut self, count: u32) -> Self {
+        self.reordered_variants = count;
         self
     }
 
@@ -134,8 +147,9 @@ impl CrashExplorer {
                     "the workload is not deterministic: its steps before crash point {point} differ from its first run"
                 );
             }
-            let modes = std::iter::once(CrashMode::Strict)
-                .chain((0..self.torn_variants).map(|_| CrashMode::Torn { seed: rng.next_u64() }));
+            let mut modes = vec![CrashMode::Strict];
+            modes.extend((0..self.torn_variants).map(|_| CrashMode::Torn { seed: rng.next_u64() }));
+            modes.extend((0..self.reordered_variants).map(|_| CrashMode::Reordered { seed: rng.next_u64() }));
             for mode in modes {
                 let image = fs.crash(mode);
                 images_checked += 1;

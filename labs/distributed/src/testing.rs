@@ -1,8 +1,9 @@
 //! Small helpers that labs' public tests, the hidden suites and the benchmarks share.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::ThreadId;
 use std::time::Duration;
@@ -49,6 +50,110 @@ pub fn payload(index: Index, term: Term, len: usize) -> Vec<u8> {
         data.push(b'a' + (x >> 59) as u8 % 26);
     }
     data
+}
+
+/// Everything a directory holds, recursively: each file's name, length and bytes, and each
+/// subdirectory's name. Take one before an operation that must refuse without changing
+/// anything, another after, and compare: a refusal ("nothing was done") must leave the
+/// directory byte-identical, sealed segments and set-aside copies included.
+///
+/// ```
+/// use std::path::Path;
+/// use distributed::testing::DirSnapshot;
+/// use distributed::vfs::{OpenMode, SimFs, Vfs, VfsFile};
+///
+/// let fs = SimFs::new(1);
+/// fs.create_dir_all(Path::new("log"))?;
+/// fs.open(Path::new("log/a"), OpenMode::Create)?.write_all_at(0, b"abc")?;
+/// let before = DirSnapshot::take(&fs, "log")?;
+/// fs.open(Path::new("log/a"), OpenMode::ReadWrite)?.write_all_at(1, b"X")?;
+/// let after = DirSnapshot::take(&fs, "log")?;
+/// assert_eq!(before.differences(&after), ["log/a: byte 1 changed (0x62 -> 0x58)"]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct DirSnapshot {
+    /// Every path under the directory (the directory's own path first), with its bytes, or
+    /// `None` for a subdirectory.
+    entries: BTreeMap<PathBuf, Option<Vec<u8>>>,
+}
+
+impl DirSnapshot {
+    /// Reads everything under `dir` through `fs`. A missing directory is an empty snapshot,
+    /// so an operation that must not create one can be checked too.
+    pub fn take(fs: &dyn Vfs, dir: impl AsRef<Path>) -> io::Result<DirSnapshot> {
+        let mut entries = BTreeMap::new();
+        if fs.exists(dir.as_ref())? {
+            Self::walk(fs, dir.as_ref(), &mut entries)?;
+        }
+        Ok(DirSnapshot { entries })
+    }
+
+    fn walk(fs: &dyn Vfs, dir: &Path, entries: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) -> io::Result<()> {
+        entries.insert(dir.to_path_buf(), None);
+        for name in fs.read_dir(dir)? {
+            let path = dir.join(&name);
+            // A subdirectory lists; a file does not (`NotFound` on SimFs, `NotADirectory` on
+            // the real disk).
+            match fs.read_dir(&path) {
+                Ok(_) => Self::walk(fs, &path, entries)?,
+                Err(_) => {
+                    let bytes = fs.open(&path, OpenMode::Read)?.read_all()?;
+                    entries.insert(path, Some(bytes));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The paths of the files, sorted.
+    pub fn files(&self) -> Vec<&Path> {
+        self.entries.iter().filter(|(_, bytes)| bytes.is_some()).map(|(path, _)| path.as_path()).collect()
+    }
+
+    /// One line per difference between `self` (before) and `later`: a path that appeared or
+    /// disappeared, a length or a byte that changed. Empty when the two are identical.
+    pub fn differences(&self, later: &DirSnapshot) -> Vec<String> {
+        let mut out = Vec::new();
+        for (path, before) in &self.entries {
+            let shown = path.display();
+            match (before, later.entries.get(path)) {
+                (_, None) => out.push(format!("{shown}: gone")),
+                (None, Some(Some(_))) => out.push(format!("{shown}: a directory became a file")),
+                (Some(_), Some(None)) => out.push(format!("{shown}: a file became a directory")),
+                (None, Some(None)) => {}
+                (Some(old), Some(Some(new))) if old.len() != new.len() => {
+                    out.push(format!("{shown}: length changed ({} -> {})", old.len(), new.len()));
+                }
+                (Some(old), Some(Some(new))) => {
+                    if let Some(at) = old.iter().zip(new).position(|(a, b)| a != b) {
+                        out.push(format!("{shown}: byte {at} changed ({:#04x} -> {:#04x})", old[at], new[at]));
+                    }
+                }
+            }
+        }
+        for (path, after) in &later.entries {
+            if !self.entries.contains_key(path) {
+                let kind = if after.is_some() { "file" } else { "directory" };
+                out.push(format!("{}: a new {kind}", path.display()));
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Debug for DirSnapshot {
+    /// Names and lengths, not bytes: a failure message stays readable.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (path, bytes) in &self.entries {
+            match bytes {
+                Some(bytes) => map.entry(&path.display(), &format_args!("{} bytes", bytes.len())),
+                None => map.entry(&path.display(), &format_args!("dir")),
+            };
+        }
+        map.finish()
+    }
 }
 
 /// A filesystem for testing group commit without relying on timing.

@@ -22,7 +22,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use sim::{CrashMode, OpKind, OpRecord, SECTOR_SIZE, SimFs, SimFsConfig};
+pub use sim::{CrashMode, OpKind, OpRecord, PAGE_SIZE, SECTOR_SIZE, SimFs, SimFsConfig};
 pub use stats::{FileStats, IoStats, StatsFs};
 pub use std_fs::StdFs;
 
