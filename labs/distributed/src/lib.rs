@@ -13,6 +13,7 @@
 //! The book's chapter "The fault model" explains what the simulated disk does and why.
 
 pub mod check;
+pub mod clock;
 pub mod explore;
 pub mod rng;
 pub mod storage;
