@@ -1,0 +1,1 @@
+//! Lab 4's hidden suite: what the grader checks beyond the public tests.
