@@ -30,3 +30,6 @@ pub mod glossary {}
 
 #[doc = include_str!("../../src/dependencies.md")]
 pub mod dependencies {}
+
+#[doc = include_str!("../../src/kit-api.md")]
+pub mod kit_api {}
