@@ -89,6 +89,11 @@ impl Course {
         self.grader_dir().join("points.toml")
     }
 
+    /// `grader/policy.toml`: what each lab's code may name (optional: defaults otherwise).
+    pub fn policy_file(&self) -> PathBuf {
+        self.grader_dir().join("policy.toml")
+    }
+
     /// `grader/zoo/labN.toml`: the lab's bug zoo (optional).
     pub fn zoo_file(&self, lab: LabNumber) -> PathBuf {
         self.grader_dir().join("zoo").join(format!("lab{lab}.toml"))

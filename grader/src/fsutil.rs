@@ -4,7 +4,7 @@
 //! when its content changed: cargo decides what to rebuild from modification times, so an
 //! untouched kit is not recompiled on every grade.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -91,6 +91,18 @@ pub fn mirror_tree(src: &Path, dst: &Path, skip_dirs: &[&Path], max_bytes: u64) 
     }
     remove_extra(dst, &files.into_iter().collect(), skip_dirs)?;
     Ok(summary)
+}
+
+/// Makes `dst` hold exactly `files` (relative path → contents), touching only what differs.
+pub fn mirror_files(files: &BTreeMap<PathBuf, Vec<u8>>, dst: &Path) -> Result<()> {
+    for (file, contents) in files {
+        write_if_changed(&dst.join(file), contents)?;
+    }
+    remove_extra(dst, &files.keys().cloned().collect(), &[])?;
+    if !dst.exists() {
+        fs::create_dir_all(dst).map_err(GraderError::io("create", dst))?;
+    }
+    Ok(())
 }
 
 /// Removes from `dst` every file not in `keep` (outside `skip_dirs`), and directories left

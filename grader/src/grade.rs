@@ -9,10 +9,11 @@ use serde::Serialize;
 use crate::compile::{CargoOptions, build_tests};
 use crate::course::{Course, LabNumber};
 use crate::error::Result;
-use crate::fsutil::{list_files, trees_differ};
 use crate::points::{LabPoints, PointsTable, TestSpec, Visibility};
+use crate::policy::{self, Policy, SourceSet};
 use crate::process::cut_text;
 use crate::runner::{RunOptions, TestJob, TestRun, TestStatus, list_tests, run_tests};
+use crate::submission::{Files, Refusal, check_directories, read_tree};
 use crate::workspace::{LabSource, WorkspaceRequest, generate};
 
 /// Where a lab's earlier labs come from.
@@ -79,6 +80,9 @@ pub struct GradeOptions {
     pub output_limit: usize,
     /// Print progress to stderr (one line per lab).
     pub progress: bool,
+    /// Check the code against the source policy before building it (on unless the self-check
+    /// proves the other layers on their own).
+    pub source_policy: bool,
 }
 
 impl GradeOptions {
@@ -89,6 +93,7 @@ impl GradeOptions {
             workers: 2,
             output_limit: 8 << 10,
             progress: false,
+            source_policy: true,
         }
     }
 }
@@ -160,13 +165,16 @@ impl GradeReport {
 pub struct Grader {
     pub course: Course,
     pub points: PointsTable,
+    pub policy: Policy,
     pub options: GradeOptions,
 }
 
 impl Grader {
     pub fn new(course: Course, options: GradeOptions) -> Result<Grader> {
         let points = PointsTable::load(&course.points_file())?;
-        Ok(Grader { course, points, options })
+        let mut policy = Policy::load(&course.policy_file())?;
+        policy.enabled = options.source_policy;
+        Ok(Grader { course, points, policy, options })
     }
 
     /// Grades `labs` of `submission`.
@@ -210,8 +218,6 @@ impl Grader {
     ) -> Result<LabReport> {
         let started = Instant::now();
         let points = self.points.lab(lab);
-        let src = submission.src(lab);
-        let mut notes = self.submission_notes(submission, lab)?;
         let mut report = LabReport {
             lab,
             title: points.title.clone(),
@@ -225,46 +231,89 @@ impl Grader {
             build_secs: 0.0,
             duration_secs: 0.0,
         };
-        if !src.is_dir() {
-            let message = format!("did not compile: the submission has no {}", display_src(submission, lab));
-            report.tests = not_compiled(lab, &points, &message);
-            report.compile_errors = message;
+        let finish = |mut report: LabReport, notes: Vec<String>, status: TestStatus, message: String| {
+            report.tests = not_compiled(lab, &points, status, &message);
+            if status == TestStatus::NotCompiled {
+                report.compile_errors = message;
+            }
             report.notes = notes;
             report.duration_secs = started.elapsed().as_secs_f64();
-            return Ok(report);
-        }
+            Ok(report)
+        };
+
+        // Read the submission once (paths and sizes checked), then check its code.
+        let mut notes = Vec::new();
+        let src = match self.read_lab(submission, lab, &mut notes) {
+            LabFiles::Read(files) => files,
+            LabFiles::Missing => {
+                let message = format!("did not compile: the submission has no {}", display_src(submission, lab));
+                return finish(report, notes, TestStatus::NotCompiled, message);
+            }
+            LabFiles::Refused(refusal) => {
+                notes.extend(refusal.notes);
+                let message = "refused: the submission's files could not be read safely (see the notes)".to_string();
+                return finish(report, notes, TestStatus::Refused, message);
+            }
+        };
+        let mut unparsed = Vec::new();
+        let mut refusals = self.policy_violations(submission, lab, lab, &src, &mut unparsed);
 
         let mut earlier_labs = BTreeMap::new();
         for earlier in self.course.labs()?.into_iter().filter(|&k| k < lab) {
             let source = match self.options.deps {
                 DepsMode::Reference => LabSource::Reference,
                 DepsMode::Submission => {
-                    let earlier_src = submission.src(earlier);
-                    if !earlier_src.is_dir() {
-                        notes.push(format!(
-                            "--deps submission: the submission has no {}",
-                            display_src(submission, earlier)
-                        ));
-                    }
-                    LabSource::Submission(earlier_src)
+                    let files = match self.read_lab(submission, earlier, &mut notes) {
+                        LabFiles::Read(files) => files,
+                        LabFiles::Missing => {
+                            notes.push(format!(
+                                "--deps submission: the submission has no {}",
+                                display_src(submission, earlier)
+                            ));
+                            Files::new()
+                        }
+                        LabFiles::Refused(refusal) => {
+                            refusals.extend(refusal.notes);
+                            Files::new()
+                        }
+                    };
+                    refusals.extend(self.policy_violations(submission, lab, earlier, &files, &mut unparsed));
+                    LabSource::Submission(files)
                 }
             };
             earlier_labs.insert(earlier, source);
         }
+        if !refusals.is_empty() {
+            let count = refusals.len();
+            notes.extend(refusals.into_iter().take(MAX_REFUSAL_NOTES));
+            if count > MAX_REFUSAL_NOTES {
+                notes.push(format!("refused: … and {} more", count - MAX_REFUSAL_NOTES));
+            }
+            let message = format!(
+                "refused: lab{lab}'s code uses what labs may not (see the notes); it was not built. \
+                 Labs do all I/O through the kit's Vfs and need no unsafe code, no std::fs, no std::process."
+            );
+            return finish(report, notes, TestStatus::Refused, message);
+        }
+        if !unparsed.is_empty() {
+            let errors: Vec<String> =
+                unparsed.iter().map(|note| format!("error: {}", note.trim_start_matches("refused: "))).collect();
+            let message = format!("did not compile: lab{lab} has a file that is not valid Rust\n{}", errors.join("\n"));
+            return finish(report, notes, TestStatus::NotCompiled, message);
+        }
         let request = WorkspaceRequest { lab, src, earlier_labs };
         let workspace = generate(&self.course, &self.options.cargo.target_dir.join("work"), &request)?;
-        for link in &workspace.skipped_links {
-            notes.push(format!(
-                "ignored: src/{} is a symbolic link; the grader copies only regular files",
-                link.display()
-            ));
-        }
         let build = build_tests(&workspace, &self.options.cargo)?;
         report.build_secs = build.duration.as_secs_f64();
         let limit = self.options.output_limit * 4;
         if build.library_failed() || build.timed_out || build.executables.is_empty() {
             let errors = build.errors_text(None, limit);
-            report.tests = not_compiled(lab, &points, &format!("did not compile: lab{lab} failed to build\n{errors}"));
+            report.tests = not_compiled(
+                lab,
+                &points,
+                TestStatus::NotCompiled,
+                &format!("did not compile: lab{lab} failed to build\n{errors}"),
+            );
             report.compile_errors = errors;
             report.notes = notes;
             report.duration_secs = started.elapsed().as_secs_f64();
@@ -352,38 +401,109 @@ impl Grader {
         Ok(report)
     }
 
-    /// Notes on what the grader ignores in a student repository.
-    fn submission_notes(&self, submission: &Submission, lab: LabNumber) -> Result<Vec<String>> {
-        let mut notes = Vec::new();
-        let Some(root) = &submission.root else { return Ok(notes) };
+    /// Reads lab `lab` of `submission` (its `src/` files), checking every path on the way, and
+    /// adds notes on what the grader ignores in a student repository (edited tests or manifest,
+    /// files outside `src/`).
+    fn read_lab(&self, submission: &Submission, lab: LabNumber, notes: &mut Vec<String>) -> LabFiles {
+        let Some(root) = &submission.root else {
+            let src = submission.src(lab);
+            if std::fs::symlink_metadata(&src).is_err() {
+                return LabFiles::Missing;
+            }
+            return match read_tree(&src, &format!("{}/src", submission.label), &[]) {
+                Ok(files) => LabFiles::Read(files),
+                Err(refusal) => LabFiles::Refused(refusal),
+            };
+        };
+        let shown = format!("labs/lab{lab}");
         let lab_dir = root.join("labs").join(format!("lab{lab}"));
-        if !lab_dir.is_dir() {
-            return Ok(notes);
+        if let Err(refusal) =
+            check_directories(&[(root.join("labs"), "labs".to_string()), (lab_dir.clone(), shown.clone())])
+        {
+            return LabFiles::Refused(refusal);
         }
-        let stub_dir = self.course.stub_dir(lab);
-        if trees_differ(&lab_dir.join("tests"), &stub_dir.join("tests"))? {
-            notes.push(format!(
-                "ignored: labs/lab{lab}/tests differs from the course's; the grader uses the course's tests"
-            ));
+        if std::fs::symlink_metadata(&lab_dir).is_err() {
+            return LabFiles::Missing;
         }
-        let manifest = std::fs::read(lab_dir.join("Cargo.toml")).ok();
-        let course_manifest = std::fs::read(stub_dir.join("Cargo.toml")).ok();
-        if manifest != course_manifest {
-            notes.push(format!("ignored: labs/lab{lab}/Cargo.toml differs from the course's; the grader uses the course's manifest and dependencies"));
+        let all = match read_tree(&lab_dir, &shown, &["target"]) {
+            Ok(files) => files,
+            Err(refusal) => return LabFiles::Refused(refusal),
+        };
+        if std::fs::symlink_metadata(lab_dir.join("src")).is_err() {
+            return LabFiles::Missing;
         }
-        let others: Vec<String> = list_files(
-            &lab_dir,
-            &[std::path::Path::new("src"), std::path::Path::new("tests"), std::path::Path::new("target")],
-        )?
-        .into_iter()
-        .filter(|file| file.as_os_str() != "Cargo.toml")
-        .map(|file| file.display().to_string())
-        .collect();
+        let mut src = Files::new();
+        let mut tests = Files::new();
+        let mut others = Vec::new();
+        for (path, contents) in all {
+            if let Ok(inside) = path.strip_prefix("src") {
+                src.insert(inside.to_path_buf(), contents);
+            } else if let Ok(inside) = path.strip_prefix("tests") {
+                tests.insert(inside.to_path_buf(), contents);
+            } else if path.as_os_str() == "Cargo.toml" {
+                let course_manifest = std::fs::read(self.course.stub_dir(lab).join("Cargo.toml")).ok();
+                if Some(&contents) != course_manifest.as_ref() {
+                    notes.push(format!("ignored: {shown}/Cargo.toml differs from the course's; the grader uses the course's manifest and dependencies"));
+                }
+            } else {
+                others.push(path.display().to_string());
+            }
+        }
+        let course_tests = read_tree(&self.course.stub_dir(lab).join("tests"), "tests", &[]).unwrap_or_default();
+        if tests != course_tests {
+            notes.push(format!("ignored: {shown}/tests differs from the course's; the grader uses the course's tests"));
+        }
         if !others.is_empty() {
-            notes.push(format!("ignored: files outside src/ in labs/lab{lab}: {}", others.join(", ")));
+            notes.push(format!("ignored: files outside src/ in {shown}: {}", others.join(", ")));
         }
-        Ok(notes)
+        LabFiles::Read(src)
     }
+
+    /// The source policy's refusals for the code of lab `of_lab` used while grading `lab`.
+    /// Files that do not parse go to `unparsed`: the build decides (see `policy::Violation::unparsed`).
+    fn policy_violations(
+        &self,
+        submission: &Submission,
+        lab: LabNumber,
+        of_lab: LabNumber,
+        files: &Files,
+        unparsed: &mut Vec<String>,
+    ) -> Vec<String> {
+        if !self.policy.enabled {
+            return Vec::new();
+        }
+        let prefix = match &submission.root {
+            Some(_) => format!("labs/lab{of_lab}/src"),
+            None => format!("{}/lab{of_lab}/src", submission.label),
+        };
+        let sources = SourceSet {
+            files: files
+                .iter()
+                .map(|(path, bytes)| (format!("{prefix}/{}", path.display()), bytes.as_slice()))
+                .collect(),
+        };
+        let via = if of_lab == lab {
+            String::new()
+        } else {
+            format!(" (lab{of_lab}, built into lab{lab} by --deps submission)")
+        };
+        let mut refusals = Vec::new();
+        for violation in policy::check(&sources, &self.policy.lab(of_lab)) {
+            let note = format!("refused: {violation}{via}");
+            if violation.unparsed { unparsed.push(note) } else { refusals.push(note) }
+        }
+        refusals
+    }
+}
+
+/// The notes of one refusal are listed up to this many; the rest are counted.
+const MAX_REFUSAL_NOTES: usize = 20;
+
+/// What [`Grader::read_lab`] found.
+enum LabFiles {
+    Read(Files),
+    Missing,
+    Refused(Refusal),
 }
 
 fn display_src(submission: &Submission, lab: LabNumber) -> String {
@@ -402,12 +522,12 @@ fn append_unique(all: &mut String, more: &str) {
     }
 }
 
-fn not_compiled(lab: LabNumber, points: &LabPoints, message: &str) -> Vec<TestReport> {
+fn not_compiled(lab: LabNumber, points: &LabPoints, status: TestStatus, message: &str) -> Vec<TestReport> {
     let message = cut_text(message, 4 << 10);
     points
         .tests
         .iter()
-        .map(|spec| test_report(lab, spec, TestStatus::NotCompiled, message.clone(), String::new(), Duration::ZERO))
+        .map(|spec| test_report(lab, spec, status, message.clone(), String::new(), Duration::ZERO))
         .collect()
 }
 

@@ -34,8 +34,11 @@ pub enum TestStatus {
     NotCompiled,
     /// `points.toml` lists it, but the test executable does not hold it.
     Missing,
-    /// Not run: a bug-zoo check had already seen what it needed.
+    /// Not run: a bug-zoo check had already seen what it needed, or the lab's time budget
+    /// was spent.
     NotRun,
+    /// The grader refused the submission's code or files (see the lab's notes): not built.
+    Refused,
 }
 
 impl TestStatus {
@@ -49,6 +52,7 @@ impl TestStatus {
             TestStatus::NotCompiled => "did not compile",
             TestStatus::Missing => "missing",
             TestStatus::NotRun => "not run",
+            TestStatus::Refused => "refused",
         }
     }
 }

@@ -27,26 +27,24 @@ use toml::{Table, Value};
 
 use crate::course::{Course, HIDDEN_SUITE, LabNumber, parse_lab_name};
 use crate::error::{GraderError, Result};
-use crate::fsutil::{mirror_tree, write_if_changed};
-
-/// The most a submission's `src/` may hold.
-pub const MAX_SUBMISSION_BYTES: u64 = 16 << 20;
+use crate::fsutil::{mirror_files, mirror_tree, write_if_changed};
+use crate::submission::Files;
 
 /// Where an earlier lab comes from.
 #[derive(Clone, Debug)]
 pub enum LabSource {
     /// The course's reference solution.
     Reference,
-    /// A `src/` directory (the submission's `labs/labK/src`).
-    Submission(PathBuf),
+    /// The files of a submitted `src/` (`labs/labK/src`), already read and checked.
+    Submission(Files),
 }
 
 /// What to generate: the graded lab's sources and its earlier labs.
 #[derive(Clone, Debug)]
 pub struct WorkspaceRequest {
     pub lab: LabNumber,
-    /// The `src/` directory to grade.
-    pub src: PathBuf,
+    /// The files of the `src/` directory to grade, already read and checked.
+    pub src: Files,
     /// One entry for each earlier lab.
     pub earlier_labs: BTreeMap<LabNumber, LabSource>,
 }
@@ -61,8 +59,6 @@ pub struct GeneratedWorkspace {
     pub package: String,
     /// Public test targets, then `hidden`.
     pub test_targets: Vec<String>,
-    /// Symbolic links in the submission that were not copied.
-    pub skipped_links: Vec<PathBuf>,
     _lock: File,
 }
 
@@ -114,14 +110,19 @@ pub fn generate(course: &Course, work_root: &Path, request: &WorkspaceRequest) -
     // Earlier labs.
     for (&earlier, source) in &request.earlier_labs {
         let generated = &lab_dirs[&earlier];
-        let (manifest_dir, src) = match source {
-            LabSource::Reference => (course.solution_dir(earlier), course.solution_dir(earlier).join("src")),
-            LabSource::Submission(src) => (course.stub_dir(earlier), src.clone()),
+        let manifest_dir = match source {
+            LabSource::Reference => course.solution_dir(earlier),
+            LabSource::Submission(_) => course.stub_dir(earlier),
         };
         let manifest = read_manifest(&manifest_dir.join("Cargo.toml"))?;
         let manifest = rewriter.rewrite_member(manifest, &manifest_dir, &[])?;
         write_if_changed(&generated.dir.join("Cargo.toml"), manifest.as_bytes())?;
-        mirror_tree(&src, &generated.dir.join("src"), &[], MAX_SUBMISSION_BYTES)?;
+        match source {
+            LabSource::Reference => {
+                mirror_tree(&course.solution_dir(earlier).join("src"), &generated.dir.join("src"), &[], u64::MAX)?;
+            }
+            LabSource::Submission(files) => mirror_files(files, &generated.dir.join("src"))?,
+        }
     }
 
     // The graded lab: the course's manifest plus the hidden suite's dev-dependencies.
@@ -131,7 +132,7 @@ pub fn generate(course: &Course, work_root: &Path, request: &WorkspaceRequest) -
     let suite_dev_deps = suite_dev_dependencies(&grader_manifest, &course.grader_dir());
     let manifest = rewriter.rewrite_member(manifest, &stub_dir, &suite_dev_deps)?;
     write_if_changed(&package_dir.join("Cargo.toml"), manifest.as_bytes())?;
-    let copied = mirror_tree(&request.src, &package_dir.join("src"), &[], MAX_SUBMISSION_BYTES)?;
+    mirror_files(&request.src, &package_dir.join("src"))?;
     let hidden = Path::new(HIDDEN_SUITE);
     mirror_tree(&stub_dir.join("tests"), &package_dir.join("tests"), &[hidden], u64::MAX)?;
     mirror_tree(&course.hidden_suite_dir(lab), &package_dir.join("tests").join(hidden), &[], u64::MAX)?;
@@ -143,7 +144,6 @@ pub fn generate(course: &Course, work_root: &Path, request: &WorkspaceRequest) -
         package_dir,
         package: format!("lab{lab}"),
         test_targets,
-        skipped_links: copied.skipped_links,
         _lock: lock,
     })
 }

@@ -172,6 +172,13 @@ distributed = { path = "labs/distributed" }
         Grader::new(self.course(), self.options()).unwrap()
     }
 
+    /// A grader with the source policy off, to prove the other layers on their own.
+    pub fn grader_without_policy(&self) -> Grader {
+        let mut options = self.options();
+        options.source_policy = false;
+        Grader::new(self.course(), options).unwrap()
+    }
+
     /// A student repository under the course's temp directory whose lab 1 is `lib_rs`.
     pub fn submission(&self, name: &str, lib_rs: &str) -> PathBuf {
         let root = self.root().join("submissions").join(name);
