@@ -39,6 +39,7 @@ pub mod exit {
 
 /// Runs the command line `args` (without the program name) and returns the exit code.
 pub fn main(args: Vec<String>) -> i32 {
+    crate::sandbox::install();
     match run(args) {
         Ok(code) => code,
         Err(GraderError::Usage(message)) => {

@@ -18,6 +18,9 @@ use crate::error::{GraderError, Result};
 use crate::process::{Termination, cut_text, run_streaming_stdout};
 use crate::workspace::GeneratedWorkspace;
 
+/// The longest one build of a submission may take (a `const` that never ends holds rustc).
+pub const DEFAULT_BUILD_TIMEOUT_SECS: u64 = 300;
+
 /// How to run cargo.
 #[derive(Clone, Debug)]
 pub struct CargoOptions {
@@ -36,16 +39,28 @@ impl CargoOptions {
         CargoOptions {
             cargo: std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("cargo")),
             target_dir,
-            build_timeout: Duration::from_secs(1800),
+            build_timeout: Duration::from_secs(DEFAULT_BUILD_TIMEOUT_SECS),
             output_limit: 32 << 10,
         }
     }
 
     /// A cargo command that ignores the caller's target-directory settings (the generated
-    /// workspaces have their own) and prints no colours.
+    /// workspaces have their own) and prints no colours. It runs from `/`: cargo reads
+    /// `.cargo/config.toml` from its working directory and every parent, so a configuration
+    /// planted next to a generated workspace (a `rustc-wrapper` that compiles the reference in)
+    /// is never read. No compiler wrapper from the environment either, and no incremental
+    /// state (it would be shared between grades).
     pub fn command(&self) -> Command {
         let mut command = Command::new(&self.cargo);
-        command.env_remove("CARGO_TARGET_DIR").env_remove("CARGO_BUILD_TARGET_DIR").env("CARGO_TERM_COLOR", "never");
+        command
+            .current_dir("/")
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_TARGET_DIR")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER")
+            .env_remove("CARGO_BUILD_RUSTC_WRAPPER")
+            .env("CARGO_INCREMENTAL", "0")
+            .env("CARGO_TERM_COLOR", "never");
         command
     }
 }
@@ -57,6 +72,9 @@ pub struct BuildOutcome {
     pub executables: BTreeMap<String, PathBuf>,
     /// The compiler's errors, rendered, each tagged with its target (`lib` for the lab itself).
     pub errors: Vec<(String, String)>,
+    /// The same errors' one-line messages (`cannot find function `x` in crate `lab1``), for
+    /// targets whose source may not be shown (the hidden suite).
+    pub short_errors: Vec<(String, String)>,
     /// Cargo's own messages when the build failed without compiler errors (a manifest
     /// problem, a missing dependency), cut to the limit.
     pub cargo_log: String,
@@ -65,9 +83,37 @@ pub struct BuildOutcome {
 }
 
 impl BuildOutcome {
+    /// Whether the build finished without an error.
+    pub fn succeeded(&self) -> bool {
+        !self.timed_out && self.errors.is_empty() && self.cargo_log.is_empty()
+    }
+
     /// Whether the lab's library itself failed (then no test target can build).
     pub fn library_failed(&self) -> bool {
         self.errors.iter().any(|(target, _)| target == "lib")
+    }
+
+    /// The items named in a target's errors (the words in backticks of their one-line
+    /// messages, the lab's own crate name left out): what a hidden suite that does not compile
+    /// is missing, told without one line of its source.
+    pub fn missing_items(&self, target: &str, package: &str) -> Vec<String> {
+        let mut items = Vec::new();
+        for (owner, short) in &self.short_errors {
+            if owner != target {
+                continue;
+            }
+            for (index, piece) in short.split('`').enumerate() {
+                if index % 2 == 1
+                    && piece != package
+                    && !piece.is_empty()
+                    && piece.len() <= 80
+                    && !items.iter().any(|i| i == piece)
+                {
+                    items.push(piece.to_string());
+                }
+            }
+        }
+        items
     }
 
     /// The errors of one target (and of the library), as one text.
@@ -88,23 +134,53 @@ impl BuildOutcome {
 struct Messages {
     executables: BTreeMap<String, PathBuf>,
     errors: Vec<(String, String)>,
+    short_errors: Vec<(String, String)>,
     error_bytes: usize,
 }
 
-/// Builds the graded package's test targets.
-pub fn build_tests(workspace: &GeneratedWorkspace, options: &CargoOptions) -> Result<BuildOutcome> {
+/// What a build makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// The lab's library alone: its errors can only show the student's own files.
+    Library,
+    /// The test targets (public tests and the hidden suite) against the built library.
+    Tests,
+}
+
+/// Builds the graded package (`phase`) in `target_dir`.
+pub fn build(
+    workspace: &GeneratedWorkspace,
+    options: &CargoOptions,
+    target_dir: &std::path::Path,
+    phase: Phase,
+) -> Result<BuildOutcome> {
     let mut command = options.command();
-    command
-        .current_dir(&workspace.root)
-        .arg("test")
-        .arg("--manifest-path")
-        .arg(workspace.root.join("Cargo.toml"))
-        .args(["-p", &workspace.package, "--no-run", "--no-fail-fast", "--message-format=json"])
-        .arg("--target-dir")
-        .arg(&options.target_dir);
-    for target in &workspace.test_targets {
-        command.args(["--test", target]);
+    let manifest = workspace.root.join("Cargo.toml");
+    match phase {
+        Phase::Library => {
+            command.arg("build").arg("--manifest-path").arg(&manifest).args([
+                "--profile",
+                "test",
+                "-p",
+                &workspace.package,
+                "--lib",
+                "--message-format=json",
+            ]);
+        }
+        Phase::Tests => {
+            command.arg("test").arg("--manifest-path").arg(&manifest).args([
+                "-p",
+                &workspace.package,
+                "--no-run",
+                "--no-fail-fast",
+                "--message-format=json",
+            ]);
+            for target in &workspace.test_targets {
+                command.args(["--test", target]);
+            }
+        }
     }
+    command.arg("--target-dir").arg(target_dir);
     let messages = Arc::new(Mutex::new(Messages::default()));
     let sink = Arc::clone(&messages);
     let package = workspace.package.clone();
@@ -116,7 +192,7 @@ pub fn build_tests(workspace: &GeneratedWorkspace, options: &CargoOptions) -> Re
     let messages = std::mem::take(&mut *messages.lock().unwrap_or_else(|poison| poison.into_inner()));
     let timed_out = outcome.termination == Termination::TimedOut;
     let succeeded = outcome.termination == Termination::Exited(0);
-    if succeeded && messages.executables.len() < workspace.test_targets.len() {
+    if phase == Phase::Tests && succeeded && messages.executables.len() < workspace.test_targets.len() {
         return Err(GraderError::Tool(format!(
             "cargo built {} but reported executables only for {:?}",
             workspace.package,
@@ -136,6 +212,7 @@ pub fn build_tests(workspace: &GeneratedWorkspace, options: &CargoOptions) -> Re
     Ok(BuildOutcome {
         executables: messages.executables,
         errors: messages.errors,
+        short_errors: messages.short_errors,
         cargo_log,
         timed_out,
         duration: outcome.duration,
@@ -172,6 +249,9 @@ fn record_message(messages: &mut Messages, line: &str, package: &str, error_limi
                     || id.contains(&format!("{package} "))
             });
             let owner = if kinds.contains(&"test") && in_package { target_name.to_string() } else { "lib".to_string() };
+            if let Some(short) = message.pointer("/message/message").and_then(Value::as_str) {
+                messages.short_errors.push((owner.clone(), short.to_string()));
+            }
             if messages.error_bytes < error_limit {
                 messages.error_bytes += rendered.len();
                 messages.errors.push((owner, rendered.to_string()));

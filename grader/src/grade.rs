@@ -1,18 +1,21 @@
 //! Grading a submission: one generated workspace, one build and one process per test, per lab.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::compile::{CargoOptions, build_tests};
+use crate::compile::{CargoOptions, Phase, build};
+use crate::course::HIDDEN_SUITE;
 use crate::course::{Course, LabNumber};
+use crate::error::GraderError;
 use crate::error::Result;
 use crate::points::{LabPoints, PointsTable, TestSpec, Visibility};
 use crate::policy::{self, Policy, SourceSet};
 use crate::process::cut_text;
 use crate::runner::{RunOptions, TestJob, TestRun, TestStatus, list_tests, run_tests};
+use crate::sandbox::{Limits, Mode};
 use crate::submission::{Files, Refusal, check_directories, read_tree};
 use crate::workspace::{LabSource, WorkspaceRequest, generate};
 
@@ -83,6 +86,11 @@ pub struct GradeOptions {
     /// Check the code against the source policy before building it (on unless the self-check
     /// proves the other layers on their own).
     pub source_policy: bool,
+    /// How test processes are confined ([`Mode::detect`] by default).
+    pub mode: Mode,
+    pub limits: Limits,
+    /// The most a lab's tests may take together (a lab's `budget_secs` in points.toml wins).
+    pub lab_budget: Duration,
 }
 
 impl GradeOptions {
@@ -94,8 +102,46 @@ impl GradeOptions {
             output_limit: 8 << 10,
             progress: false,
             source_policy: true,
+            mode: Mode::detect(),
+            limits: Limits::default(),
+            lab_budget: Duration::from_secs(DEFAULT_LAB_BUDGET_SECS),
         }
     }
+}
+
+/// The default time budget of a lab's whole test run.
+pub const DEFAULT_LAB_BUDGET_SECS: u64 = 900;
+
+/// One grade's own target directory, removed when dropped.
+struct GradeTarget {
+    path: PathBuf,
+}
+
+impl GradeTarget {
+    fn new(target_dir: &Path, cache: &Path) -> Result<GradeTarget> {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let number = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let path = target_dir.join("grades").join(format!("{}-{number}", std::process::id()));
+        if path.exists() {
+            std::fs::remove_dir_all(&path).map_err(GraderError::io("remove", &path))?;
+        }
+        crate::fsutil::layer_over(cache, &path)?;
+        Ok(GradeTarget { path })
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for GradeTarget {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
 }
 
 /// One test's result in a report.
@@ -167,6 +213,8 @@ pub struct Grader {
     pub points: PointsTable,
     pub policy: Policy,
     pub options: GradeOptions,
+    /// Labs whose dependency cache this grader has built.
+    prepared: std::sync::Mutex<BTreeSet<LabNumber>>,
 }
 
 impl Grader {
@@ -174,7 +222,7 @@ impl Grader {
         let points = PointsTable::load(&course.points_file())?;
         let mut policy = Policy::load(&course.policy_file())?;
         policy.enabled = options.source_policy;
-        Ok(Grader { course, points, policy, options })
+        Ok(Grader { course, points, policy, options, prepared: Default::default() })
     }
 
     /// Grades `labs` of `submission`.
@@ -302,39 +350,61 @@ impl Grader {
             return finish(report, notes, TestStatus::NotCompiled, message);
         }
         let request = WorkspaceRequest { lab, src, earlier_labs };
-        let workspace = generate(&self.course, &self.options.cargo.target_dir.join("work"), &request)?;
-        let build = build_tests(&workspace, &self.options.cargo)?;
-        report.build_secs = build.duration.as_secs_f64();
+        let work_root = self.options.cargo.target_dir.join("work");
+        let cache = self.prepare_cache(lab, &work_root)?;
+        let workspace = generate(&self.course, &work_root, &request)?;
+        // This grade's own target directory, over the prebuilt dependencies (see
+        // `fsutil::layer_over`): nothing an earlier grade built or left there is reused.
+        let grade_target = GradeTarget::new(&self.options.cargo.target_dir, &cache)?;
+        let library = build(&workspace, &self.options.cargo, grade_target.path(), Phase::Library)?;
+        report.build_secs = library.duration.as_secs_f64();
         let limit = self.options.output_limit * 4;
-        if build.library_failed() || build.timed_out || build.executables.is_empty() {
-            let errors = build.errors_text(None, limit);
-            report.tests = not_compiled(
-                lab,
-                &points,
-                TestStatus::NotCompiled,
-                &format!("did not compile: lab{lab} failed to build\n{errors}"),
-            );
+        if !library.succeeded() {
+            let errors = library.errors_text(None, limit);
+            let message = format!("did not compile: lab{lab} failed to build\n{errors}");
+            let mut report = finish(report, notes, TestStatus::NotCompiled, message)?;
             report.compile_errors = errors;
-            report.notes = notes;
-            report.duration_secs = started.elapsed().as_secs_f64();
             return Ok(report);
         }
+        let tests_build = build(&workspace, &self.options.cargo, grade_target.path(), Phase::Tests)?;
+        report.build_secs += tests_build.duration.as_secs_f64();
+        if tests_build.timed_out || tests_build.library_failed() {
+            let message = format!(
+                "did not compile: the tests of lab{lab} could not be built against it{}",
+                if tests_build.timed_out { " within the build's time limit" } else { "" }
+            );
+            return finish(report, notes, TestStatus::NotCompiled, message);
+        }
+        let build = tests_build;
         report.compiled = true;
 
+        let budget = points.budget_secs.map(Duration::from_secs).unwrap_or(self.options.lab_budget);
         let run_options = RunOptions {
+            mode: self.options.mode,
+            limits: self.options.limits,
+            scratch: grade_target.path().join("scratch"),
+            deadline: Some(Instant::now() + budget),
             package_dir: workspace.package_dir.clone(),
             workers: self.options.workers,
             output_limit: self.options.output_limit,
         };
         let mut listed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut unlistable: BTreeMap<String, String> = BTreeMap::new();
         for (target, executable) in &build.executables {
-            let names = list_tests(executable, &run_options)?;
-            for name in &names {
-                if points.find(target, name).is_none() {
-                    report.ungraded_tests.push(format!("{target}/{name}"));
+            match list_tests(executable, &run_options)? {
+                Ok(names) => {
+                    for name in &names {
+                        if points.find(target, name).is_none() {
+                            report.ungraded_tests.push(format!("{target}/{name}"));
+                        }
+                    }
+                    listed.insert(target.clone(), names.into_iter().collect());
+                }
+                Err(why) => {
+                    notes.push(format!("the test target `{target}` could not list its tests: {}", first_line(&why)));
+                    unlistable.insert(target.clone(), why);
                 }
             }
-            listed.insert(target.clone(), names.into_iter().collect());
         }
 
         let mut jobs = Vec::new();
@@ -351,6 +421,16 @@ impl Grader {
                     pending.push((index, spec));
                     None
                 }
+                (Some(_), None) => Some((
+                    TestStatus::Failed,
+                    format!(
+                        "failed: the test target `{}` did not list its tests\n{}",
+                        spec.suite,
+                        unlistable.get(&spec.suite).map(String::as_str).unwrap_or("")
+                    ),
+                    String::new(),
+                    Duration::ZERO,
+                )),
                 (Some(_), _) => Some((
                     TestStatus::Missing,
                     format!("missing: `{}` has no test named {}", spec.suite, spec.name),
@@ -358,7 +438,21 @@ impl Grader {
                     Duration::ZERO,
                 )),
                 (None, _) if workspace.test_targets.contains(&spec.suite) => {
-                    let errors = build.errors_text(Some(&spec.suite), limit);
+                    // A public suite's errors are shown (students have its source); the hidden
+                    // suite's never are: only the items it names that the lab lacks.
+                    let errors = if spec.suite == HIDDEN_SUITE {
+                        let items = build.missing_items(HIDDEN_SUITE, &workspace.package);
+                        format!(
+                            "the hidden tests use items this lab does not have, or has with another type: {}",
+                            if items.is_empty() {
+                                "(see the chapter's API)".to_string()
+                            } else {
+                                items.iter().map(|item| format!("`{item}`")).collect::<Vec<_>>().join(", ")
+                            }
+                        )
+                    } else {
+                        build.errors_text(Some(&spec.suite), limit)
+                    };
                     if !errors.is_empty() {
                         append_unique(&mut report.compile_errors, &errors);
                     }
@@ -398,7 +492,36 @@ impl Grader {
         report.notes = notes;
         report.duration_secs = started.elapsed().as_secs_f64();
         drop(workspace);
+        drop(grade_target);
         Ok(report)
+    }
+
+    /// The prebuilt dependency cache of `lab`: every dependency, the kit and the tests built
+    /// once from the reference solution (course code only, no student code), in
+    /// `<target>/cache`. Built at most once per grader; grades layer their own target over it.
+    fn prepare_cache(&self, lab: LabNumber, work_root: &Path) -> Result<PathBuf> {
+        let cache = self.options.cargo.target_dir.join("cache");
+        let mut prepared = self.prepared.lock().unwrap_or_else(|poison| poison.into_inner());
+        if prepared.contains(&lab) {
+            return Ok(cache);
+        }
+        let mut earlier_labs = BTreeMap::new();
+        for earlier in self.course.labs()?.into_iter().filter(|&k| k < lab) {
+            earlier_labs.insert(earlier, LabSource::Reference);
+        }
+        let reference = crate::submission::read_tree(&self.course.solution_dir(lab).join("src"), "reference", &[])
+            .map_err(|refusal| GraderError::config(self.course.solution_dir(lab), refusal.notes.join("; ")))?;
+        let workspace = generate(&self.course, work_root, &WorkspaceRequest { lab, src: reference, earlier_labs })?;
+        let outcome = build(&workspace, &self.options.cargo, &cache, Phase::Tests)?;
+        if !outcome.succeeded() {
+            return Err(GraderError::Tool(format!(
+                "the dependency cache for lab{lab} (the reference, built in {}) did not build:\n{}",
+                cache.display(),
+                outcome.errors_text(None, 8 << 10)
+            )));
+        }
+        prepared.insert(lab);
+        Ok(cache)
     }
 
     /// Reads lab `lab` of `submission` (its `src/` files), checking every path on the way, and

@@ -106,6 +106,10 @@ pub struct LabPoints {
     pub title: Option<String>,
     #[serde(default)]
     pub tests: Vec<TestSpec>,
+    /// The most the lab's tests may take together, in seconds (the grader's default if absent):
+    /// tests not started when it is spent are not run and score 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_secs: Option<u64>,
 }
 
 impl LabPoints {

@@ -522,9 +522,10 @@ impl Checker<'_> {
                         && !matches!(trees.get(next + 1), Some(TokenTree::Punct(p)) if p.as_char() == '=');
                     if is_macro {
                         self.check_macro_name(&segments, ident.span());
-                    } else if segments.len() > 1 || self.rules.aliases.contains_key(&segments[0]) {
-                        self.check_path(&segments, ident.span());
-                    } else if self.rules.denied_names.contains(&segments[0]) {
+                    } else if segments.len() > 1
+                        || self.rules.aliases.contains_key(&segments[0])
+                        || self.rules.denied_names.contains(&segments[0])
+                    {
                         self.check_path(&segments, ident.span());
                     }
                     index = next;

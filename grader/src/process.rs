@@ -110,7 +110,7 @@ pub fn run_with_timeout(mut command: Command, timeout: Duration, output_limit: u
         command.process_group(0);
     }
     let started = Instant::now();
-    let mut child = command.spawn().map_err(|e| tool_error("start", e))?;
+    let mut child = crate::sandbox::spawn_tracked(&mut command).map_err(|e| tool_error("start", e))?;
     // The command holds our copies of the pipe's write end: drop them, or the reader never
     // sees the end of the stream.
     drop(command);
@@ -125,6 +125,9 @@ pub fn run_with_timeout(mut command: Command, timeout: Duration, output_limit: u
         kill_group(&mut child);
         let _ = done.recv_timeout(Duration::from_secs(1));
     }
+    // Whatever is left of the group (a child that outlived the test) goes now.
+    kill_group(&mut child);
+    crate::sandbox::forget_child(child.id());
     let output = buffer.lock().unwrap_or_else(|poison| poison.into_inner()).finish();
     Ok(ProcessOutcome { termination, output, duration })
 }
@@ -157,7 +160,7 @@ pub fn run_streaming_stdout(
         command.process_group(0);
     }
     let started = Instant::now();
-    let mut child = command.spawn().map_err(|e| tool_error("start", e))?;
+    let mut child = crate::sandbox::spawn_tracked(&mut command).map_err(|e| tool_error("start", e))?;
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         kill_group(&mut child);
         return Err(GraderError::Tool(format!("cannot capture the output of {program}")));
@@ -183,6 +186,8 @@ pub fn run_streaming_stdout(
             break;
         }
     }
+    kill_group(&mut child);
+    crate::sandbox::forget_child(child.id());
     let stderr = buffer.lock().unwrap_or_else(|poison| poison.into_inner()).finish();
     Ok(StreamedOutcome { termination, stderr, duration })
 }
@@ -237,14 +242,12 @@ fn termination_of(status: ExitStatus) -> Termination {
 
 /// Kills the child's process group (the child and what it spawned), or the child alone.
 fn kill_group(child: &mut std::process::Child) {
-    #[cfg(unix)]
-    {
-        let group = format!("-{}", child.id());
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &group])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+    // SAFETY: kill has no memory-safety preconditions. The group is the child's own (it was
+    // started with `process_group(0)`); Linux does not reuse a pid while a live process is in
+    // the group it names, and reuse of an emptied one needs the pid counter to wrap around in
+    // the moment since the child was waited for.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
     }
     let _ = child.kill();
 }

@@ -14,8 +14,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::time::Instant;
+
 use crate::error::{GraderError, Result};
 use crate::process::{Termination, run_with_timeout, signal_name};
+use crate::sandbox::{
+    Confinement, FIRST_SANDBOX_UID, Limits, Mode, confine, hand_over, hand_over_file, kill_user, reap_orphans,
+};
 
 /// What happened to one test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -79,6 +86,14 @@ pub struct TestJob {
 /// How test processes are started.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
+    /// Isolated (an unprivileged uid per worker) or the grader's own user.
+    pub mode: Mode,
+    pub limits: Limits,
+    /// Where each test's private temporary directory is made.
+    pub scratch: PathBuf,
+    /// When the lab's time budget is spent: tests not started by then are not run, and a
+    /// running test's limit never goes past it.
+    pub deadline: Option<Instant>,
     /// The working directory and `CARGO_MANIFEST_DIR` of the tests (the package directory,
     /// as under `cargo test`).
     pub package_dir: PathBuf,
@@ -89,19 +104,66 @@ pub struct RunOptions {
 }
 
 /// A test executable's tests, as `--list --format terse` prints them.
-pub fn list_tests(executable: &Path, options: &RunOptions) -> Result<Vec<String>> {
-    let mut command = test_command(executable, options);
+///
+/// The executable was built from the student's code, so a failure here is the submission's
+/// doing: it comes back as `Err(message)` for the report, never as a grader error.
+pub fn list_tests(executable: &Path, options: &RunOptions) -> Result<Result<Vec<String>, String>> {
+    let place = TestPlace::new(options, 0)?;
+    let mut command = test_command(executable, options, &place);
     command.args(["--list", "--format", "terse"]);
-    let outcome = run_with_timeout(command, Duration::from_secs(60), 1 << 20)?;
+    confine(&mut command, &Confinement { limits: options.limits, uid: place.uid, inherited_fds: Vec::new() });
+    let outcome = run_with_timeout(command, Duration::from_secs(60), 1 << 20);
+    place.clean_up();
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => return Ok(Err(format!("the test executable could not be started: {error}"))),
+    };
     if outcome.termination != Termination::Exited(0) {
-        return Err(GraderError::Tool(format!(
-            "{} --list failed ({:?}):\n{}",
-            executable.display(),
+        return Ok(Err(format!(
+            "listing its tests failed ({:?}):\n{}",
             outcome.termination,
-            outcome.output.text
+            crate::process::cut_text(&outcome.output.text, 2048)
         )));
     }
-    Ok(outcome.output.text.lines().filter_map(|line| line.strip_suffix(": test")).map(str::to_string).collect())
+    Ok(Ok(outcome.output.text.lines().filter_map(|line| line.strip_suffix(": test")).map(str::to_string).collect()))
+}
+
+/// One test's private place: its temporary directory, and the uid it runs as.
+struct TestPlace {
+    dir: Option<tempfile::TempDir>,
+    uid: Option<u32>,
+}
+
+impl TestPlace {
+    fn new(options: &RunOptions, worker: usize) -> Result<TestPlace> {
+        std::fs::create_dir_all(&options.scratch).map_err(GraderError::io("create", &options.scratch))?;
+        let dir = tempfile::tempdir_in(&options.scratch)
+            .map_err(GraderError::io("create a directory in", &options.scratch))?;
+        let uid = match options.mode {
+            Mode::Isolated => {
+                let uid = FIRST_SANDBOX_UID + worker as u32;
+                hand_over(dir.path(), uid).map_err(GraderError::io("hand over", dir.path()))?;
+                Some(uid)
+            }
+            Mode::SameUser => None,
+        };
+        Ok(TestPlace { dir: Some(dir), uid })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.as_ref().map(|dir| dir.path()).unwrap_or(Path::new("/nonexistent"))
+    }
+
+    /// Kills whatever the test left running, then removes its directory.
+    fn clean_up(mut self) {
+        if let Some(uid) = self.uid {
+            kill_user(uid);
+        }
+        reap_orphans();
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.close();
+        }
+    }
 }
 
 /// Runs `jobs` on `options.workers` threads, one process per test. After each run `stop` is
@@ -116,22 +178,35 @@ pub fn run_tests(
     let first_error: Mutex<Option<GraderError>> = Mutex::new(None);
     let stopped = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        for _ in 0..options.workers.max(1) {
-            scope.spawn(|| {
+        for worker in 0..options.workers.max(1) {
+            let queue = &queue;
+            let results = &results;
+            let first_error = &first_error;
+            let stopped = &stopped;
+            scope.spawn(move || {
                 loop {
                     if stopped.load(Ordering::SeqCst) {
                         break;
                     }
-                    let Some((index, job)) = lock(&queue).pop_front() else { break };
-                    match run_one(job, options) {
+                    let Some((index, job)) = lock(queue).pop_front() else { break };
+                    if options.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                        lock(results)[index] = Some(TestRun {
+                            status: TestStatus::NotRun,
+                            message: "not run: the lab's time budget was spent before this test could start".into(),
+                            output: String::new(),
+                            duration: Duration::ZERO,
+                        });
+                        continue;
+                    }
+                    match run_one(job, options, worker) {
                         Ok(run) => {
                             if stop(&run) {
                                 stopped.store(true, Ordering::SeqCst);
                             }
-                            lock(&results)[index] = Some(run);
+                            lock(results)[index] = Some(run);
                         }
                         Err(error) => {
-                            lock(&first_error).get_or_insert(error);
+                            lock(first_error).get_or_insert(error);
                             stopped.store(true, Ordering::SeqCst);
                         }
                     }
@@ -162,12 +237,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// A test process with the environment `cargo test` would give it, minus the knobs that
 /// change which cases run: a grade uses the course's fixed seeds.
-fn test_command(executable: &Path, options: &RunOptions) -> Command {
+fn test_command(executable: &Path, options: &RunOptions, place: &TestPlace) -> Command {
     let mut command = Command::new(executable);
     command
         .current_dir(&options.package_dir)
         .env("CARGO_MANIFEST_DIR", &options.package_dir)
-        .env("RUST_BACKTRACE", "0");
+        .env("RUST_BACKTRACE", "0")
+        .env("HOME", place.path())
+        .env("TMPDIR", place.path());
     for knob in [
         "LAB_SEED",
         "PROPTEST_CASES",
@@ -181,12 +258,51 @@ fn test_command(executable: &Path, options: &RunOptions) -> Command {
     command
 }
 
-fn run_one(job: &TestJob, options: &RunOptions) -> Result<TestRun> {
-    let mut command = test_command(&job.executable, options);
+fn run_one(job: &TestJob, options: &RunOptions, worker: usize) -> Result<TestRun> {
+    let place = TestPlace::new(options, worker)?;
+    // The harness's secret (descriptor 3) and where it is handed back (descriptor 4): see
+    // `crate::harness`.
+    let secret = crate::sandbox::secret().map_err(GraderError::io("read", "/dev/urandom"))?;
+    let scratch = &options.scratch;
+    let mut secret_file = tempfile::tempfile_in(scratch).map_err(GraderError::io("create a file in", scratch))?;
+    let mut result_file = tempfile::tempfile_in(scratch).map_err(GraderError::io("create a file in", scratch))?;
+    secret_file.write_all(&secret).map_err(GraderError::io("write", scratch))?;
+    if let Some(uid) = place.uid {
+        for file in [&secret_file, &result_file] {
+            hand_over_file(file, uid).map_err(GraderError::io("hand over a file in", scratch))?;
+        }
+    }
+    let mut command = test_command(&job.executable, options, &place);
     command.args(["--exact", &job.name, "--test-threads=1"]);
-    let outcome = run_with_timeout(command, job.timeout, options.output_limit)?;
+    confine(
+        &mut command,
+        &Confinement {
+            limits: options.limits,
+            uid: place.uid,
+            inherited_fds: vec![secret_file.as_raw_fd(), result_file.as_raw_fd()],
+        },
+    );
+    let timeout = match options.deadline {
+        Some(deadline) => {
+            job.timeout.min(deadline.saturating_duration_since(Instant::now())).max(Duration::from_secs(1))
+        }
+        None => job.timeout,
+    };
+    let outcome = run_with_timeout(command, timeout, options.output_limit);
+    place.clean_up();
+    let outcome = outcome?;
+    let mut handed_back = Vec::new();
+    result_file.seek(SeekFrom::Start(0)).map_err(GraderError::io("read", scratch))?;
+    (&mut result_file).take(4096).read_to_end(&mut handed_back).map_err(GraderError::io("read", scratch))?;
+    let finished = handed_back.windows(secret.len()).any(|window| window == secret.as_slice());
     let output = outcome.output.text;
-    let (status, message) = classify(&job.name, outcome.termination, &output, job.timeout);
+    let (mut status, mut message) = classify(&job.name, outcome.termination, &output, timeout);
+    if status == TestStatus::Passed && !finished {
+        status = TestStatus::Failed;
+        message = "failed: the process reported a pass, but the course's harness never saw the test body finish \
+                   (a forged pass: the code printed libtest's lines or ended the process early)"
+            .into();
+    }
     Ok(TestRun { status, message, output, duration: outcome.duration })
 }
 

@@ -28,6 +28,7 @@ use toml::{Table, Value};
 use crate::course::{Course, HIDDEN_SUITE, LabNumber, parse_lab_name};
 use crate::error::{GraderError, Result};
 use crate::fsutil::{mirror_files, mirror_tree, write_if_changed};
+use crate::harness::instrument;
 use crate::submission::Files;
 
 /// Where an earlier lab comes from.
@@ -133,12 +134,27 @@ pub fn generate(course: &Course, work_root: &Path, request: &WorkspaceRequest) -
     let manifest = rewriter.rewrite_member(manifest, &stub_dir, &suite_dev_deps)?;
     write_if_changed(&package_dir.join("Cargo.toml"), manifest.as_bytes())?;
     mirror_files(&request.src, &package_dir.join("src"))?;
-    let hidden = Path::new(HIDDEN_SUITE);
-    mirror_tree(&stub_dir.join("tests"), &package_dir.join("tests"), &[hidden], u64::MAX)?;
-    mirror_tree(&course.hidden_suite_dir(lab), &package_dir.join("tests").join(hidden), &[], u64::MAX)?;
-
+    // The course's tests, each test body guarded by the harness (see `crate::harness`).
     let mut test_targets = course.public_suites(lab)?;
     test_targets.push(HIDDEN_SUITE.to_string());
+    let mut tests = course_files(&stub_dir.join("tests"))?;
+    tests.retain(|path, _| !path.starts_with(HIDDEN_SUITE));
+    for (path, contents) in course_files(&course.hidden_suite_dir(lab))? {
+        tests.insert(Path::new(HIDDEN_SUITE).join(path), contents);
+    }
+    let roots: Vec<PathBuf> = test_targets
+        .iter()
+        .flat_map(|target| [PathBuf::from(format!("{target}.rs")), Path::new(target).join("main.rs")])
+        .collect();
+    for (path, contents) in tests.iter_mut() {
+        if path.extension().is_some_and(|ext| ext == "rs") {
+            let shown = stub_dir.join("tests").join(path.as_path());
+            let text = String::from_utf8(std::mem::take(contents))
+                .map_err(|_| GraderError::config(&shown, "a test file is not UTF-8"))?;
+            *contents = instrument(&shown, &text, roots.contains(path))?.into_bytes();
+        }
+    }
+    mirror_files(&tests, &package_dir.join("tests"))?;
     Ok(GeneratedWorkspace {
         root: work_root.to_path_buf(),
         package_dir,
@@ -146,6 +162,16 @@ pub fn generate(course: &Course, work_root: &Path, request: &WorkspaceRequest) -
         test_targets,
         _lock: lock,
     })
+}
+
+/// The files of a course directory (trusted: it is the course's own), in memory.
+fn course_files(dir: &Path) -> Result<Files> {
+    let mut files = Files::new();
+    for file in crate::fsutil::list_files(dir, &[])? {
+        let path = dir.join(&file);
+        files.insert(file, std::fs::read(&path).map_err(GraderError::io("read", &path))?);
+    }
+    Ok(files)
 }
 
 struct GeneratedLab {
