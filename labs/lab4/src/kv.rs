@@ -18,8 +18,9 @@ use crate::KvError;
 /// digests of their images to find one that diverged.
 ///
 /// The state also holds its *log time*: the largest [`crate::Command::timestamp`] applied so
-/// far (0 before any). It never moves backwards, even if a new leader's clock is behind, and
-/// it is part of the snapshot image.
+/// far (0 before any). Every command advances it, a [`crate::Op::Noop`] and a refused one
+/// included (time passed, even if no key changed). It never moves backwards, even if a new
+/// leader's clock is behind, and it is part of the snapshot image.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KvStore {
     // Your fields here.

@@ -223,8 +223,11 @@ impl<S: StateMachineStorage, P: SnapshotStorage> Replica<S, P> {
     /// restored from it, the commit index and `last_applied` raised to its last index, and the
     /// log reset around it: the entries after it are kept if the log holds the snapshot's last
     /// entry with the same term; otherwise the whole log is discarded and restarts after the
-    /// snapshot. After a crash at any step, the replica opens either as before or with the
-    /// snapshot installed, and never with log entries that contradict the snapshot.
+    /// snapshot. After a crash at any step, the replica opens either as before (the same commit
+    /// index and state; uncommitted entries that the snapshot covers or contradicts may be gone)
+    /// or with the snapshot installed, and never with log entries that contradict the snapshot.
+    /// An image the state machine cannot restore is [`ReplicaError::StateMachine`], and then
+    /// nothing changes, on disk or in memory.
     pub fn install_snapshot(&mut self, snapshot: &Snapshot) -> Result<bool, ReplicaError> {
         todo!("Task 7: install the snapshot {:?}", snapshot.meta)
     }

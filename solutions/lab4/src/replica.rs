@@ -150,7 +150,7 @@ impl<S: StateMachineStorage, P: SnapshotStorage> Replica<S, P> {
     ///
     /// This solution reads the hard state first, because reading it changes nothing: a damaged
     /// record is refused before lab 2 or lab 3 has repaired anything. Every check runs before
-    /// the one change opening itself may make: discarding the log prefix the snapshot covers
+    /// the one change opening itself may make: restarting a log that ends before the snapshot
     /// (finishing a compaction or an installation that a crash interrupted).
     pub fn open_with_snapshots(
         fs: FsRef,
@@ -200,7 +200,12 @@ impl<S: StateMachineStorage, P: SnapshotStorage> Replica<S, P> {
                 .restore(&snapshot.data)
                 .map_err(|e| ReplicaError::StateMachine { index: meta.last_index, reason: format!("{e:?}") })?;
         }
-        if meta.last_index >= wal.first_index() {
+        if meta.last_index > wal.last_index() {
+            // The log ends before the snapshot: an installation or a compaction that restarts
+            // the log was interrupted after the snapshot was saved. Restart it now, after the
+            // snapshot, so the next append continues it. (A log that reaches past the
+            // snapshot is left as it is: the entries it holds that the snapshot covers are
+            // never replayed, because replay starts after `last_applied`.)
             wal.compact_prefix(meta.last_index)?;
         }
         Ok(Replica {
@@ -387,7 +392,7 @@ impl<S: StateMachineStorage, P: SnapshotStorage> Replica<S, P> {
     /// commit index, and returns it. One entry at a time, so a caller (lab 5's applier) can let
     /// readers in between entries.
     pub fn apply_next(&mut self) -> Result<Option<Applied>, ReplicaError> {
-        if self.last_applied >= self.hard.commit {
+        if self.last_applied >= self.replay_limit() {
             return Ok(None);
         }
         let entry = self.wal.entry(self.last_applied + 1)?;
@@ -401,10 +406,11 @@ impl<S: StateMachineStorage, P: SnapshotStorage> Replica<S, P> {
     /// Entries are read from the log in batches of [`REPLAY_BATCH`], so replay costs about as
     /// much as applying entries already in memory.
     pub fn apply_committed(&mut self) -> Result<Vec<Applied>, ReplicaError> {
-        let mut applied = Vec::with_capacity((self.hard.commit - self.last_applied.min(self.hard.commit)) as usize);
-        while self.last_applied < self.hard.commit {
+        let limit = self.replay_limit();
+        let mut applied = Vec::with_capacity(limit.saturating_sub(self.last_applied) as usize);
+        while self.last_applied < limit {
             let low = self.last_applied + 1;
-            let high = (low + REPLAY_BATCH).min(self.hard.commit + 1);
+            let high = (low + REPLAY_BATCH).min(limit + 1);
             for entry in self.wal.entries(low, high)? {
                 applied.push(self.apply_entry(entry)?);
             }
@@ -444,8 +450,11 @@ impl<S: StateMachineStorage, P: SnapshotStorage> Replica<S, P> {
     /// restored from it, the commit index and `last_applied` raised to its last index, and the
     /// log reset around it: the entries after it are kept if the log holds the snapshot's last
     /// entry with the same term; otherwise the whole log is discarded and restarts after the
-    /// snapshot. After a crash at any step, the replica opens either as before or with the
-    /// snapshot installed, and never with log entries that contradict the snapshot.
+    /// snapshot. After a crash at any step, the replica opens either as before (the same commit
+    /// index and state; uncommitted entries that the snapshot covers or contradicts may be gone)
+    /// or with the snapshot installed, and never with log entries that contradict the snapshot.
+    /// An image the state machine cannot restore is [`ReplicaError::StateMachine`], and then
+    /// nothing changes, on disk or in memory.
     ///
     /// The steps, in order:
     ///
@@ -495,9 +504,14 @@ impl<S: StateMachineStorage, P: SnapshotStorage> Replica<S, P> {
         Ok(true)
     }
 
+    /// The last entry that may be applied: the commit index, never the end of the log. An
+    /// entry past it may still be cut by a new leader, and its effect could not be undone.
+    fn replay_limit(&self) -> Index {
+        self.hard.commit
+    }
+
     /// Applies `entry`, the one after `last_applied`, and moves `last_applied` to it.
     fn apply_entry(&mut self, entry: Entry) -> Result<Applied, ReplicaError> {
-        debug_assert_eq!(entry.index, self.last_applied + 1);
         let output = self
             .state_machine
             .apply(&entry.data)
