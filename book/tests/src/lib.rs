@@ -25,6 +25,9 @@ pub mod lab2_repair {}
 #[doc = include_str!("../../src/lab3-snapshots.md")]
 pub mod lab3_snapshots {}
 
+#[doc = include_str!("../../src/lab4-recovery.md")]
+pub mod lab4_recovery {}
+
 #[doc = include_str!("../../src/glossary.md")]
 pub mod glossary {}
 

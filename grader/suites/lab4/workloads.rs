@@ -168,6 +168,9 @@ fn another_snapshot_store_recovers_the_same_way() {
     );
 }
 
+/// An operation that the replica must refuse.
+type Attempt = Box<dyn Fn(&mut crate::Kv) -> Result<(), ReplicaError>>;
+
 #[test]
 fn every_refusal_leaves_the_files_as_they_were() {
     let seed = lab_seed(0x4305);
@@ -180,7 +183,7 @@ fn every_refusal_leaves_the_files_as_they_were() {
     replica.apply_committed().expect("apply");
     replica.take_snapshot().expect("snapshot");
     replica.commit(9).expect("commit");
-    let attempts: Vec<(&str, Box<dyn Fn(&mut crate::Kv) -> Result<(), ReplicaError>>)> = vec![
+    let attempts: Vec<(&str, Attempt)> = vec![
         ("a conflict at the commit index", Box::new(|r| r.append(&[Entry::new(9, 3, Vec::new())]))),
         ("a conflict below the commit index", Box::new(|r| r.append(&[Entry::new(7, 3, Vec::new())]))),
         ("a gap", Box::new(|r| r.append(&[Entry::new(17, 2, Vec::new())]))),
