@@ -109,6 +109,9 @@ impl GradeOptions {
     }
 }
 
+/// The time limit of building a lab's dependency cache from the reference.
+const CACHE_BUILD_TIMEOUT_SECS: u64 = 3600;
+
 /// The default time budget of a lab's whole test run.
 pub const DEFAULT_LAB_BUDGET_SECS: u64 = 900;
 
@@ -366,6 +369,7 @@ impl Grader {
             report.compile_errors = errors;
             return Ok(report);
         }
+        workspace.install_hidden_suite()?;
         let tests_build = build(&workspace, &self.options.cargo, grade_target.path(), Phase::Tests)?;
         report.build_secs += tests_build.duration.as_secs_f64();
         if tests_build.timed_out || tests_build.library_failed() {
@@ -512,7 +516,12 @@ impl Grader {
         let reference = crate::submission::read_tree(&self.course.solution_dir(lab).join("src"), "reference", &[])
             .map_err(|refusal| GraderError::config(self.course.solution_dir(lab), refusal.notes.join("; ")))?;
         let workspace = generate(&self.course, work_root, &WorkspaceRequest { lab, src: reference, earlier_labs })?;
-        let outcome = build(&workspace, &self.options.cargo, &cache, Phase::Tests)?;
+        // Course code only, and a first build compiles every dependency: the time limit of a
+        // submission's build does not apply.
+        workspace.install_hidden_suite()?;
+        let mut cargo = self.options.cargo.clone();
+        cargo.build_timeout = cargo.build_timeout.max(Duration::from_secs(CACHE_BUILD_TIMEOUT_SECS));
+        let outcome = build(&workspace, &cargo, &cache, Phase::Tests)?;
         if !outcome.succeeded() {
             return Err(GraderError::Tool(format!(
                 "the dependency cache for lab{lab} (the reference, built in {}) did not build:\n{}",

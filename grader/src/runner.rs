@@ -21,7 +21,8 @@ use std::time::Instant;
 use crate::error::{GraderError, Result};
 use crate::process::{Termination, run_with_timeout, signal_name};
 use crate::sandbox::{
-    Confinement, FIRST_SANDBOX_UID, Limits, Mode, confine, hand_over, hand_over_file, kill_user, reap_orphans,
+    Confinement, Limits, Mode, UidLease, confine, hand_over, hand_over_file, kill_user, namespaces_available,
+    reap_orphans,
 };
 
 /// What happened to one test.
@@ -108,10 +109,19 @@ pub struct RunOptions {
 /// The executable was built from the student's code, so a failure here is the submission's
 /// doing: it comes back as `Err(message)` for the report, never as a grader error.
 pub fn list_tests(executable: &Path, options: &RunOptions) -> Result<Result<Vec<String>, String>> {
-    let place = TestPlace::new(options, 0)?;
+    let place = TestPlace::new(options)?;
     let mut command = test_command(executable, options, &place);
     command.args(["--list", "--format", "terse"]);
-    confine(&mut command, &Confinement { limits: options.limits, uid: place.uid, inherited_fds: Vec::new() });
+    confine(
+        &mut command,
+        &Confinement {
+            limits: options.limits,
+            uid: place.uid,
+            inherited_fds: Vec::new(),
+            namespaces: place.uid.is_some() && namespaces_available(),
+            keep_visible: vec![executable.to_path_buf(), options.scratch.clone(), options.package_dir.clone()],
+        },
+    );
     let outcome = run_with_timeout(command, Duration::from_secs(60), 1 << 20);
     place.clean_up();
     let outcome = match outcome {
@@ -132,22 +142,25 @@ pub fn list_tests(executable: &Path, options: &RunOptions) -> Result<Result<Vec<
 struct TestPlace {
     dir: Option<tempfile::TempDir>,
     uid: Option<u32>,
+    lease: Option<UidLease>,
 }
 
 impl TestPlace {
-    fn new(options: &RunOptions, worker: usize) -> Result<TestPlace> {
+    fn new(options: &RunOptions) -> Result<TestPlace> {
         std::fs::create_dir_all(&options.scratch).map_err(GraderError::io("create", &options.scratch))?;
         let dir = tempfile::tempdir_in(&options.scratch)
             .map_err(GraderError::io("create a directory in", &options.scratch))?;
-        let uid = match options.mode {
+        let lease = match options.mode {
             Mode::Isolated => {
-                let uid = FIRST_SANDBOX_UID + worker as u32;
-                hand_over(dir.path(), uid).map_err(GraderError::io("hand over", dir.path()))?;
-                Some(uid)
+                let lease = UidLease::take().map_err(GraderError::io("lease a uid in", "/run/grader-uids"))?;
+                // Whatever an earlier grader left running as this uid goes first.
+                kill_user(lease.uid);
+                hand_over(dir.path(), lease.uid).map_err(GraderError::io("hand over", dir.path()))?;
+                Some(lease)
             }
             Mode::SameUser => None,
         };
-        Ok(TestPlace { dir: Some(dir), uid })
+        Ok(TestPlace { dir: Some(dir), uid: lease.as_ref().map(|lease| lease.uid), lease })
     }
 
     fn path(&self) -> &Path {
@@ -163,6 +176,7 @@ impl TestPlace {
         if let Some(dir) = self.dir.take() {
             let _ = dir.close();
         }
+        self.lease.take();
     }
 }
 
@@ -178,7 +192,7 @@ pub fn run_tests(
     let first_error: Mutex<Option<GraderError>> = Mutex::new(None);
     let stopped = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        for worker in 0..options.workers.max(1) {
+        for _ in 0..options.workers.max(1) {
             let queue = &queue;
             let results = &results;
             let first_error = &first_error;
@@ -198,7 +212,7 @@ pub fn run_tests(
                         });
                         continue;
                     }
-                    match run_one(job, options, worker) {
+                    match run_one(job, options) {
                         Ok(run) => {
                             if stop(&run) {
                                 stopped.store(true, Ordering::SeqCst);
@@ -258,8 +272,8 @@ fn test_command(executable: &Path, options: &RunOptions, place: &TestPlace) -> C
     command
 }
 
-fn run_one(job: &TestJob, options: &RunOptions, worker: usize) -> Result<TestRun> {
-    let place = TestPlace::new(options, worker)?;
+fn run_one(job: &TestJob, options: &RunOptions) -> Result<TestRun> {
+    let place = TestPlace::new(options)?;
     // The harness's secret (descriptor 3) and where it is handed back (descriptor 4): see
     // `crate::harness`.
     let secret = crate::sandbox::secret().map_err(GraderError::io("read", "/dev/urandom"))?;
@@ -280,6 +294,8 @@ fn run_one(job: &TestJob, options: &RunOptions, worker: usize) -> Result<TestRun
             limits: options.limits,
             uid: place.uid,
             inherited_fds: vec![secret_file.as_raw_fd(), result_file.as_raw_fd()],
+            namespaces: place.uid.is_some() && namespaces_available(),
+            keep_visible: vec![job.executable.clone(), options.scratch.clone(), options.package_dir.clone()],
         },
     );
     let timeout = match options.deadline {

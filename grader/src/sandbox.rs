@@ -16,6 +16,10 @@
 //!   breaks through the source policy could write what the grader's user can write. Grade
 //!   untrusted code in isolated mode.
 //!
+//! In isolated mode where the grader may create namespaces (see [`namespaces_available`]),
+//! each test also runs without network and with private, empty `/tmp`, `/var/tmp` and
+//! `/dev/shm`, so it cannot leave a file where anything else will read it.
+//!
 //! In both modes: `RLIMIT_AS` (memory), `RLIMIT_FSIZE`, `RLIMIT_NOFILE`, `RLIMIT_CORE` = 0, a
 //! process group per child (killed whole on timeout), and SIGINT/SIGTERM to the grader kill
 //! every child group before it exits, which also frees cargo's lock.
@@ -27,7 +31,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-/// The first uid used for test processes in isolated mode (one per worker after it).
+/// The first uid used for test processes in isolated mode (each test leases one after it).
 pub const FIRST_SANDBOX_UID: u32 = 61_000;
 
 /// Limits on every test process.
@@ -51,7 +55,7 @@ impl Default for Limits {
 /// How test processes are confined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// As root: each worker's tests run as uid `FIRST_SANDBOX_UID + worker`.
+    /// As root: each test runs as a uid of its own ([`UidLease`]).
     Isolated,
     /// As the grader's own user.
     SameUser,
@@ -80,11 +84,47 @@ pub struct Confinement {
     pub uid: Option<u32>,
     /// Descriptors to hand down as 3, 4, … (the harness's secret and result files).
     pub inherited_fds: Vec<i32>,
+    /// Run in new mount and network namespaces: no network, and private, empty `/tmp`,
+    /// `/var/tmp` and `/dev/shm` (the only places an unprivileged user can write outside its
+    /// own directory). Only where [`namespaces_available`] says so.
+    pub namespaces: bool,
+    /// Paths that must stay visible (the build and the scratch directory): a private `/tmp` is
+    /// not mounted over one of them.
+    pub keep_visible: Vec<std::path::PathBuf>,
+}
+
+/// Whether this process may create mount and network namespaces (root with `CAP_SYS_ADMIN`:
+/// a privileged container, a CI runner, a virtual machine; not a default Docker container).
+/// Probed once by starting `true` in them.
+pub fn namespaces_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        if Mode::detect() != Mode::Isolated {
+            return false;
+        }
+        let mut command = Command::new("true");
+        confine(
+            &mut command,
+            &Confinement {
+                limits: Limits::default(),
+                uid: None,
+                inherited_fds: Vec::new(),
+                namespaces: true,
+                keep_visible: Vec::new(),
+            },
+        );
+        command.status().is_ok_and(|status| status.success())
+    })
 }
 
 /// Applies `confinement` to `command` (in the child, between fork and exec).
 pub fn confine(command: &mut Command, confinement: &Confinement) {
     let confinement = confinement.clone();
+    let private: Vec<std::ffi::CString> = ["/tmp", "/var/tmp", "/dev/shm"]
+        .into_iter()
+        .filter(|dir| Path::new(dir).is_dir() && !confinement.keep_visible.iter().any(|keep| keep.starts_with(dir)))
+        .filter_map(|dir| std::ffi::CString::new(dir).ok())
+        .collect();
     // SAFETY: the closure runs in the child between fork and exec and calls only
     // async-signal-safe functions (fcntl, dup2, close, setrlimit, setgroups, setgid, setuid),
     // on values computed before the fork, with no allocation.
@@ -116,6 +156,23 @@ pub fn confine(command: &mut Command, confinement: &Confinement) {
             set(libc::RLIMIT_FSIZE, limits.file_bytes);
             set(libc::RLIMIT_NOFILE, limits.open_files);
             set(libc::RLIMIT_CORE, 0);
+            if confinement.namespaces {
+                if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWNET) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let none = c"none".as_ptr();
+                let root = c"/".as_ptr();
+                if libc::mount(none, root, std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                for target in &private {
+                    let options = c"size=256m,mode=1777".as_ptr();
+                    let flags = libc::MS_NOSUID | libc::MS_NODEV;
+                    if libc::mount(c"tmpfs".as_ptr(), target.as_ptr(), c"tmpfs".as_ptr(), flags, options.cast()) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+            }
             if let Some(uid) = confinement.uid {
                 set(libc::RLIMIT_NPROC, limits.processes);
                 if libc::setgroups(0, std::ptr::null()) != 0
@@ -130,6 +187,43 @@ pub fn confine(command: &mut Command, confinement: &Confinement) {
     }
 }
 
+/// A uid that only one test process at a time runs as, in this grader and in any other on
+/// the machine (a lock file under `/run/grader-uids` holds it), so that killing every process
+/// of that uid after the test cannot touch another test.
+#[derive(Debug)]
+pub struct UidLease {
+    pub uid: u32,
+    _lock: std::fs::File,
+}
+
+static LEASED: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+impl UidLease {
+    /// Leases the first free uid from [`FIRST_SANDBOX_UID`].
+    pub fn take() -> std::io::Result<UidLease> {
+        let dir = Path::new("/run/grader-uids");
+        std::fs::create_dir_all(dir)?;
+        let mut leased = LEASED.lock().unwrap_or_else(|poison| poison.into_inner());
+        for uid in FIRST_SANDBOX_UID..FIRST_SANDBOX_UID + 4096 {
+            if leased.contains(&uid) {
+                continue;
+            }
+            let lock = std::fs::File::create(dir.join(uid.to_string()))?;
+            if lock.try_lock().is_ok() {
+                leased.insert(uid);
+                return Ok(UidLease { uid, _lock: lock });
+            }
+        }
+        Err(std::io::Error::other("no free sandbox uid"))
+    }
+}
+
+impl Drop for UidLease {
+    fn drop(&mut self) {
+        LEASED.lock().unwrap_or_else(|poison| poison.into_inner()).remove(&self.uid);
+    }
+}
+
 /// Gives `path` (a directory or file the grader made for one test) to `uid`.
 pub fn hand_over(path: &Path, uid: u32) -> std::io::Result<()> {
     std::os::unix::fs::chown(path, Some(uid), Some(uid))
@@ -140,12 +234,21 @@ pub fn hand_over_file(file: &std::fs::File, uid: u32) -> std::io::Result<()> {
     std::os::unix::fs::fchown(file, Some(uid), Some(uid))
 }
 
-/// Kills every process of `uid` (isolated mode): a helper process becomes that user and sends
-/// SIGKILL to every process it may signal, which is exactly that user's.
+/// Kills every process of `uid` (isolated mode): a helper shell becomes that user and sends
+/// SIGKILL to every process it may signal (`kill -9 -1`), which is exactly that user's.
 pub fn kill_user(uid: u32) {
-    let mut command = Command::new("kill");
-    command.args(["-s", "KILL", "--", "-1"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-    confine(&mut command, &Confinement { limits: Limits::default(), uid: Some(uid), inherited_fds: Vec::new() });
+    let mut command = Command::new("/bin/sh");
+    command.args(["-c", "kill -9 -1"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    confine(
+        &mut command,
+        &Confinement {
+            limits: Limits::default(),
+            uid: Some(uid),
+            inherited_fds: Vec::new(),
+            namespaces: false,
+            keep_visible: Vec::new(),
+        },
+    );
     let _ = command.status();
 }
 

@@ -60,6 +60,8 @@ pub struct GeneratedWorkspace {
     pub package: String,
     /// Public test targets, then `hidden`.
     pub test_targets: Vec<String>,
+    /// Where the hidden suite waits until [`GeneratedWorkspace::install_hidden_suite`].
+    hidden_staging: PathBuf,
     _lock: File,
 }
 
@@ -154,12 +156,33 @@ pub fn generate(course: &Course, work_root: &Path, request: &WorkspaceRequest) -
             *contents = instrument(&shown, &text, roots.contains(path))?.into_bytes();
         }
     }
+    // The hidden suite is written only after the library has built (see
+    // `GeneratedWorkspace::install_hidden_suite`): while the student's code compiles, there is
+    // no hidden file for it to name.
+    let hidden_files: Files = tests
+        .iter()
+        .filter_map(|(path, contents)| Some((path.strip_prefix(HIDDEN_SUITE).ok()?.to_path_buf(), contents.clone())))
+        .collect();
+    tests.retain(|path, _| !path.starts_with(HIDDEN_SUITE));
+    // Moved aside and back by renames, which keep modification times: an unchanged suite is
+    // not rebuilt.
+    let hidden_staging = work_root.join("hidden-staging").join(format!("lab{lab}"));
+    let hidden_in_place = package_dir.join("tests").join(HIDDEN_SUITE);
+    if hidden_in_place.exists() {
+        if hidden_staging.exists() {
+            std::fs::remove_dir_all(&hidden_staging).map_err(GraderError::io("remove", &hidden_staging))?;
+        }
+        std::fs::create_dir_all(work_root.join("hidden-staging")).map_err(GraderError::io("create", work_root))?;
+        std::fs::rename(&hidden_in_place, &hidden_staging).map_err(GraderError::io("move", &hidden_in_place))?;
+    }
+    mirror_files(&hidden_files, &hidden_staging)?;
     mirror_files(&tests, &package_dir.join("tests"))?;
     Ok(GeneratedWorkspace {
         root: work_root.to_path_buf(),
         package_dir,
         package: format!("lab{lab}"),
         test_targets,
+        hidden_staging,
         _lock: lock,
     })
 }
@@ -172,6 +195,19 @@ fn course_files(dir: &Path) -> Result<Files> {
         files.insert(file, std::fs::read(&path).map_err(GraderError::io("read", &path))?);
     }
     Ok(files)
+}
+
+impl GeneratedWorkspace {
+    /// Writes the hidden suite into the graded package, readable by its owner only (test
+    /// processes run as another user and need only the built executable).
+    pub fn install_hidden_suite(&self) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.package_dir.join("tests").join(HIDDEN_SUITE);
+        if self.hidden_staging.exists() {
+            std::fs::rename(&self.hidden_staging, &dir).map_err(GraderError::io("move", &self.hidden_staging))?;
+        }
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(GraderError::io("protect", &dir))
+    }
 }
 
 struct GeneratedLab {

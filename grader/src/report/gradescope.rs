@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use super::points;
+use super::{plain, points};
 use crate::grade::GradeReport;
 use crate::runner::TestStatus;
 
@@ -16,10 +16,10 @@ pub fn render(report: &GradeReport) -> String {
     let tests: Vec<Value> = report
         .tests()
         .map(|test| {
-            let mut output = test.message.clone();
+            let mut output = plain(&test.message);
             if test.status != TestStatus::Passed && !test.output.is_empty() {
                 output.push_str("\n\n--- test output ---\n");
-                output.push_str(&test.output);
+                output.push_str(&plain(&test.output));
             }
             json!({
                 "name": format!("lab{} {} {} [{}]", test.lab, test.suite, test.name, test.invariant),
@@ -37,9 +37,9 @@ pub fn render(report: &GradeReport) -> String {
     for lab in &report.labs {
         summary.push(format!("lab{}: {}/{}", lab.lab, points(lab.score), points(lab.max_score)));
         if !lab.compiled {
-            summary.push(format!("lab{} did not compile:\n{}", lab.lab, lab.compile_errors));
+            summary.push(format!("lab{} did not compile:\n{}", lab.lab, plain(&lab.compile_errors)));
         }
-        summary.extend(lab.notes.iter().map(|note| format!("lab{}: {note}", lab.lab)));
+        summary.extend(lab.notes.iter().map(|note| format!("lab{}: {}", lab.lab, plain(note))));
     }
     let results = json!({
         "score": report.score,

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{percent, points};
+use super::{percent, plain, points};
 use crate::grade::GradeReport;
 use crate::runner::TestStatus;
 
@@ -16,8 +16,12 @@ pub fn render(report: &GradeReport) -> String {
         points(report.max_score),
         percent(report.score, report.max_score)
     );
-    let _ =
-        writeln!(out, "Submission `{}`, earlier labs from the {}.\n", cell(&report.submission), report.deps.as_str());
+    let _ = writeln!(
+        out,
+        "Submission <code>{}</code>, earlier labs from the {}.\n",
+        cell(&report.submission),
+        report.deps.as_str()
+    );
     let _ = writeln!(out, "| lab | score | tests passed |\n|---|---:|---:|");
     for lab in &report.labs {
         let passed = lab.tests.iter().filter(|t| t.status == TestStatus::Passed).count();
@@ -37,18 +41,17 @@ pub fn render(report: &GradeReport) -> String {
             let _ = writeln!(out, "> {}\n", cell(note));
         }
         if !lab.compiled {
-            let _ =
-                writeln!(out, "**The lab did not compile.**\n\n```text\n{}\n```\n", fence_safe(&lab.compile_errors));
+            let _ = writeln!(out, "**The lab did not compile.**\n\n{}\n", fenced(&lab.compile_errors));
         }
         let _ = writeln!(out, "| | test | invariant | points | status |\n|---|---|---|---:|---|");
         for test in &lab.tests {
             let mark = if test.status == TestStatus::Passed { "✅" } else { "❌" };
             let _ = writeln!(
                 out,
-                "| {mark} | `{}` / `{}` | {} | {}/{} | {} |",
+                "| {mark} | <code>{}</code> / <code>{}</code> | {} | {}/{} | {} |",
                 cell(&test.suite),
                 cell(&test.name),
-                test.invariant,
+                cell(&test.invariant),
                 points(test.score),
                 points(test.max_score),
                 test.status.as_str()
@@ -59,28 +62,56 @@ pub fn render(report: &GradeReport) -> String {
         for test in failures {
             let _ = writeln!(
                 out,
-                "\n<details><summary><code>{}</code>: {}</summary>\n\n```text\n{}\n```\n\n</details>",
-                html(&test.name),
+                "\n<details><summary><code>{}</code>: {}</summary>\n\n{}\n\n</details>",
+                cell(&test.name),
                 html(test.status.as_str()),
-                fence_safe(&test.message)
+                fenced(&test.message)
             );
         }
     }
     out
 }
 
-/// Text for a table cell: no line breaks, no column separators.
+/// Text from a report (a name, a note, a message) as inert Markdown: no HTML (`<`, `>`, `&`
+/// and quotes are entities), no Markdown (every punctuation character that could start
+/// emphasis, a link, an image, a code span or a heading is escaped), no line breaks, no column
+/// separators, no control characters.
 fn cell(value: &str) -> String {
-    value.replace('|', "\\|").replace(['\n', '\r'], " ")
+    let mut out = String::with_capacity(value.len());
+    for c in plain(value).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' | '\r' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '|' | '~' | '{' | '}' | '+' | '-' | '.'
+            | ':' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn html(value: &str) -> String {
     value.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-/// Text inside a fenced block: a line of backticks would close the fence early.
-fn fence_safe(value: &str) -> String {
-    value.replace("```", "ˋˋˋ")
+/// A fenced block that no line of the text can close: the fence is longer than the longest
+/// run of backticks in it.
+fn fenced(value: &str) -> String {
+    let value = plain(value);
+    let mut longest = 0;
+    let mut run = 0;
+    for c in value.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    format!("{fence}text\n{value}\n{fence}")
 }
 
 #[cfg(test)]
@@ -92,8 +123,18 @@ mod tests {
         let md = super::render(&sample_report());
         assert!(md.starts_with("## Grade: 2/6.5 (30.8%)"), "{md}");
         assert!(md.contains("| lab1 — Segmented WAL | 2/6.5 | 1/3 |"), "{md}");
-        assert!(md.contains("| ✅ | `public` / `appends_then_reads` | durability | 2/2 | passed |"), "{md}");
-        assert!(md.contains("entry 7 lost \\| <gone>") || md.contains("entry 7 lost | <gone>"), "{md}");
+        assert!(
+            md.contains(
+                "| ✅ | <code>public</code> / <code>appends\\_then\\_reads</code> | durability | 2/2 | passed |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("<code>format::a&lt;b&gt;&amp;&quot;c&quot;</code>")
+                || md.contains("format\\:\\:a&lt;b&gt;&amp;&quot;c&quot;"),
+            "{md}"
+        );
+        assert!(!md.contains("<b>") && !md.contains('\u{1b}'), "{md}");
         assert_eq!(md.matches("<details>").count(), 2);
     }
 }

@@ -58,6 +58,25 @@ pub fn render(report: &GradeReport, format: Format) -> String {
     }
 }
 
+/// Text that a terminal shows as written: every control character but the line break and the
+/// tab (the escape that starts a colour or moves the cursor, a carriage return that lets a line
+/// overwrite another, a backspace) is written as `\u{..}`, and so are the bidirectional
+/// overrides that reorder what is shown. Names and messages come from the submission's
+/// processes, so a report never lets them draw a fake row.
+pub(crate) fn plain(value: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
+        if (c.is_control() && c != '\n' && c != '\t') || bidi {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `12`, `12.5`: points without a needless `.0`.
 pub(crate) fn points(value: f64) -> String {
     // An empty sum is -0.0; adding 0.0 makes it 0.

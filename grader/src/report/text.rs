@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{percent, points};
+use super::{percent, plain, points};
 use crate::grade::GradeReport;
 use crate::runner::TestStatus;
 
@@ -11,9 +11,9 @@ const MESSAGE_LINES: usize = 8;
 
 pub fn render(report: &GradeReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Grade of {} (earlier labs from: {})", report.submission, report.deps.as_str());
+    let _ = writeln!(out, "Grade of {} (earlier labs from: {})", plain(&report.submission), report.deps.as_str());
     for lab in &report.labs {
-        let title = lab.title.as_deref().map(|t| format!(" — {t}")).unwrap_or_default();
+        let title = lab.title.as_deref().map(|t| format!(" — {}", plain(t))).unwrap_or_default();
         let _ = writeln!(
             out,
             "\nlab{}{title}: {}/{} ({})",
@@ -23,11 +23,11 @@ pub fn render(report: &GradeReport) -> String {
             percent(lab.score, lab.max_score)
         );
         for note in &lab.notes {
-            let _ = writeln!(out, "  note: {note}");
+            let _ = writeln!(out, "  note: {}", plain(note).replace('\n', "\n        "));
         }
         if !lab.compiled {
             let _ = writeln!(out, "  the lab did not compile; every test scores 0. The compiler said:");
-            for line in lab.compile_errors.lines() {
+            for line in plain(&lab.compile_errors).lines() {
                 let _ = writeln!(out, "    {line}");
             }
         }
@@ -38,9 +38,9 @@ pub fn render(report: &GradeReport) -> String {
                 [
                     test.status.as_str().to_string(),
                     format!("{}/{}", points(test.score), points(test.max_score)),
-                    test.suite.clone(),
-                    test.name.clone(),
-                    test.invariant.clone(),
+                    plain(&test.suite),
+                    plain(&test.name),
+                    plain(&test.invariant),
                 ]
             })
             .collect();
@@ -59,7 +59,8 @@ pub fn render(report: &GradeReport) -> String {
         for (row, test) in rows.iter().zip(&lab.tests) {
             let _ = writeln!(out, "{}", line(row));
             if lab.compiled && test.status != TestStatus::Passed {
-                let lines: Vec<&str> = test.message.lines().collect();
+                let message = plain(&test.message);
+                let lines: Vec<&str> = message.lines().collect();
                 for message_line in lines.iter().take(MESSAGE_LINES) {
                     let _ = writeln!(out, "      {message_line}");
                 }
@@ -69,7 +70,7 @@ pub fn render(report: &GradeReport) -> String {
             }
         }
         if !lab.ungraded_tests.is_empty() {
-            let _ = writeln!(out, "  not in points.toml (not run): {}", lab.ungraded_tests.join(", "));
+            let _ = writeln!(out, "  not in points.toml (not run): {}", plain(&lab.ungraded_tests.join(", ")));
         }
     }
     let _ = writeln!(
@@ -94,5 +95,6 @@ mod tests {
         assert!(text.contains("      [durability] entry 7 lost"), "{text}");
         assert!(text.contains("note: ignored: labs/lab1/tests differs"), "{text}");
         assert!(text.trim_end().ends_with("Total: 2/6.5 (30.8%)"), "{text}");
+        assert!(!text.contains('\u{1b}') && text.contains("\\u{1b}[31mred"), "{text}");
     }
 }
