@@ -8,7 +8,9 @@
 //! - `model`: a property test of random operations against an in-memory model;
 //! - `faults`: bit rot, zeroed and garbage tails, a failed fsync, a full disk;
 //! - `concurrency`: group commit shares syncs between threads;
-//! - `arguments`: bad arguments get typed errors.
+//! - `arguments`: bad arguments get typed errors;
+//! - `rules`: every refusal leaves the directory byte-identical; decoders and `open` never
+//!   panic on mutated bytes.
 
 mod arguments;
 mod concurrency;
@@ -17,6 +19,7 @@ mod faults;
 mod layout;
 mod model;
 mod operations;
+mod rules;
 
 use std::sync::Arc;
 

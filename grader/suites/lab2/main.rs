@@ -15,6 +15,7 @@ mod exhaustive;
 mod kinds;
 mod modes;
 mod peer;
+mod rules;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

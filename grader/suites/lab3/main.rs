@@ -16,6 +16,7 @@ mod crash;
 mod faults;
 mod layout;
 mod retention;
+mod rules;
 mod typed;
 
 use std::path::{Path, PathBuf};

@@ -282,3 +282,169 @@ impl VfsFile for GatedFile {
         self.inner.sync_all()
     }
 }
+
+/// A filesystem that pauses one file sync right after it completes, for testing what a log
+/// does between its sync and its acknowledgement.
+///
+/// Group commit must acknowledge an append only after a sync that *began after the append's
+/// bytes were written*. A leader that decides what its sync covered only once the sync has
+/// returned acknowledges appends written while it was syncing, which no sync covered. To
+/// show it deterministically: arm the hold, let one thread append (its sync completes and
+/// pauses), let another thread append (its bytes are written during the pause), release, and
+/// crash before any further sync: the second append must not have been acknowledged by the
+/// first sync.
+///
+/// Waits give up after `patience`, so a log that blocks the second thread (by syncing while
+/// holding the lock appends need) ends the test instead of hanging it; the waits say whether
+/// they gave up.
+#[derive(Clone, Debug)]
+pub struct SyncHold {
+    inner: FsRef,
+    shared: Arc<(Mutex<HoldState>, Condvar)>,
+    patience: Duration,
+}
+
+#[derive(Debug, Default)]
+struct HoldState {
+    armed: bool,
+    held: bool,
+    released: bool,
+    writes: u64,
+}
+
+impl SyncHold {
+    /// A hold over `inner`, nothing armed.
+    pub fn new(inner: FsRef, patience: Duration) -> Self {
+        SyncHold { inner, shared: Arc::default(), patience }
+    }
+
+    /// The next file sync, once it has completed, waits until [`SyncHold::release`].
+    pub fn hold_next_sync(&self) {
+        let mut state = self.lock();
+        state.armed = true;
+        state.held = false;
+        state.released = false;
+    }
+
+    /// Waits until an armed sync has completed and is held; `false` if `patience` ran out.
+    pub fn wait_until_held(&self) -> bool {
+        self.wait_for(|state| state.held)
+    }
+
+    /// Writes so far (successful `write_at` calls through this filesystem).
+    pub fn writes(&self) -> u64 {
+        self.lock().writes
+    }
+
+    /// Waits until at least `count` writes happened; `false` if `patience` ran out.
+    pub fn wait_for_writes(&self, count: u64) -> bool {
+        self.wait_for(|state| state.writes >= count)
+    }
+
+    /// Lets the held sync return.
+    pub fn release(&self) {
+        self.lock().released = true;
+        self.shared.1.notify_all();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HoldState> {
+        self.shared.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wait_for(&self, done: impl Fn(&HoldState) -> bool) -> bool {
+        let (lock, changed) = &*self.shared;
+        let state = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (state, _) =
+            changed.wait_timeout_while(state, self.patience, |state| !done(state)).unwrap_or_else(|p| p.into_inner());
+        done(&state)
+    }
+
+    fn wrote(&self) {
+        self.lock().writes += 1;
+        self.shared.1.notify_all();
+    }
+
+    fn after_sync(&self) {
+        let (lock, changed) = &*self.shared;
+        let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+        if !state.armed {
+            return;
+        }
+        state.armed = false;
+        state.held = true;
+        changed.notify_all();
+        // The test releases; if it never does (it failed), go on after `patience`.
+        let (mut state, _) = changed
+            .wait_timeout_while(state, self.patience, |state| !state.released)
+            .unwrap_or_else(|p| p.into_inner());
+        state.held = false;
+    }
+}
+
+impl Vfs for SyncHold {
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn VfsFile>> {
+        Ok(Box::new(HeldFile { inner: self.inner.open(path, mode)?, hold: self.clone() }))
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.inner.create_dir_all(path)
+    }
+
+    fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
+        self.inner.read_dir(dir)
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        self.inner.exists(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.inner.rename(from, to)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.inner.remove_file(path)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.inner.sync_dir(dir)
+    }
+}
+
+#[derive(Debug)]
+struct HeldFile {
+    inner: Box<dyn VfsFile>,
+    hold: SyncHold,
+}
+
+impl VfsFile for HeldFile {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read_at(offset, buf)
+    }
+
+    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write_at(offset, data)?;
+        self.hold.wrote();
+        Ok(n)
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.inner.set_len(len)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        let result = self.inner.sync_data();
+        self.hold.after_sync();
+        result
+    }
+
+    fn sync_all(&self) -> io::Result<()> {
+        let result = self.inner.sync_all();
+        self.hold.after_sync();
+        result
+    }
+}

@@ -260,3 +260,30 @@ fn a_directory_snapshot_sees_every_change_and_none_where_there_is_none() {
     std_fs.open(Path::new("d/sub/f"), OpenMode::Create).unwrap().write_all_at(0, b"1").unwrap();
     assert_eq!(DirSnapshot::take(&std_fs, "d").unwrap().files(), [Path::new("d/sub/f")], "the real disk too");
 }
+
+#[test]
+fn the_sync_hold_pauses_a_completed_sync_while_another_thread_writes() {
+    use distributed::testing::SyncHold;
+    use distributed::vfs::{CrashMode, VfsFile};
+    use std::time::Duration;
+    let sim = SimFs::new(1);
+    let hold = SyncHold::new(Arc::new(sim.clone()), Duration::from_secs(5));
+    let file: Arc<dyn VfsFile> = Arc::from(hold.open(Path::new("log"), OpenMode::Create).unwrap());
+    hold.sync_dir(Path::new("")).unwrap();
+    hold.hold_next_sync();
+    std::thread::scope(|scope| {
+        let syncer = Arc::clone(&file);
+        scope.spawn(move || {
+            syncer.write_all_at(0, b"first").unwrap();
+            syncer.sync_data().unwrap();
+        });
+        assert!(hold.wait_until_held(), "the sync completes and is held");
+        let writes = hold.writes();
+        file.write_all_at(5, b"second").unwrap();
+        assert!(hold.wait_for_writes(writes + 1));
+        hold.release();
+    });
+    let after = sim.crash(CrashMode::Strict);
+    let bytes = after.open(Path::new("log"), OpenMode::Read).unwrap().read_all().unwrap();
+    assert_eq!(bytes, b"first", "the write made during the hold was not covered by the held sync");
+}

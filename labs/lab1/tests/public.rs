@@ -11,7 +11,7 @@ use std::sync::Arc;
 use distributed::explore::CrashExplorer;
 use distributed::invariant;
 use distributed::rng::{TestRng, lab_seed};
-use distributed::testing::{entries, payload, sim_disk};
+use distributed::testing::{SyncHold, entries, payload, sim_disk};
 use distributed::vfs::{CrashMode, FsRef, SimFs};
 use lab1::{Entry, SyncPolicy, Wal, WalError, WalOptions};
 
@@ -331,6 +331,231 @@ mod crash {
         );
         assert!(report.crash_points > 20, "the workload has {} steps", report.steps);
     }
+
+    /// What the log promised around one operation: the state it was moving to (`Intent`),
+    /// then, once the operation returned under a policy that acknowledges it, that state as
+    /// acknowledged (`Acked`).
+    #[derive(Clone, Debug)]
+    enum Event {
+        Intent(Model),
+        Acked(Model),
+    }
+
+    /// The log as it should be: entries from `first` on.
+    #[derive(Clone, Debug, Default)]
+    struct Model {
+        first: u64,
+        entries: Vec<Entry>,
+    }
+
+    impl Model {
+        fn last(&self) -> u64 {
+            self.first.max(1) + self.entries.len() as u64 - 1
+        }
+
+        fn apply(&mut self, op: &Op) {
+            self.first = self.first.max(1);
+            match op {
+                Op::Append(batch) => self.entries.extend(batch.iter().cloned()),
+                Op::Truncate(from) => self.entries.retain(|e| e.index < *from),
+                Op::Compact(upto) if *upto >= self.last() => {
+                    self.entries.clear();
+                    self.first = upto + 1;
+                }
+                Op::Compact(upto) => {
+                    self.entries.retain(|e| e.index > *upto);
+                    self.first = self.first.max(upto + 1);
+                }
+                Op::Sync => {}
+            }
+        }
+
+        fn get(&self, index: u64) -> Option<&Entry> {
+            self.entries.iter().find(|e| e.index == index)
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Append(Vec<Entry>),
+        Truncate(u64),
+        Compact(u64),
+        Sync,
+    }
+
+    /// Explores every crash point of `ops` on a log with `opts`, checking that each recovered
+    /// log opens, keeps everything acknowledged, holds nothing that was neither acknowledged
+    /// nor being written, and takes the next append. `invariant` names what a log that does
+    /// not open after a crash in this protocol has broken.
+    fn explore_protocol(seed: u64, opts: WalOptions, ops: &[Op], invariant: &str) {
+        let report = CrashExplorer::new(seed).explore(
+            |sim, events: &mut Vec<Event>| -> Result<(), WalError> {
+                let wal = Wal::open(Arc::new(sim.clone()), DIR, opts)?;
+                let mut model = Model::default();
+                for op in ops {
+                    model.apply(op);
+                    events.push(Event::Intent(model.clone()));
+                    match op {
+                        Op::Append(batch) => wal.append(batch)?,
+                        Op::Truncate(from) => wal.truncate_suffix(*from)?,
+                        Op::Compact(upto) => wal.compact_prefix(*upto)?,
+                        Op::Sync => wal.sync()?,
+                    }
+                    if opts.sync != SyncPolicy::Never || matches!(op, Op::Sync) {
+                        events.push(Event::Acked(model.clone()));
+                    }
+                }
+                Ok(())
+            },
+            |disk, events| {
+                let wal = Wal::open(Arc::new(disk.clone()), DIR, opts)
+                    .unwrap_or_else(|e| panic!("[{invariant}] the log does not open after this crash: {e}"));
+                let acked_at = events.iter().rposition(|e| matches!(e, Event::Acked(_)));
+                let acked = match acked_at.map(|at| &events[at]) {
+                    Some(Event::Acked(model)) => model.clone(),
+                    _ => Model::default(),
+                };
+                // The operation in flight when the power went, if any.
+                let intent = events[acked_at.map_or(0, |at| at + 1)..].iter().rev().find_map(|e| match e {
+                    Event::Intent(model) => Some(model.clone()),
+                    Event::Acked(_) => None,
+                });
+                let candidates: Vec<&Model> = std::iter::once(&acked).chain(intent.as_ref()).collect();
+                let (first, last) = (wal.first_index(), wal.last_index());
+                let min_last = candidates.iter().map(|m| m.last()).min().unwrap_or(0);
+                let max_first = candidates.iter().map(|m| m.first.max(1)).max().unwrap_or(1);
+                invariant!(
+                    "durability",
+                    last >= min_last,
+                    "the recovered log ends at {last}, but entries up to {} were acknowledged",
+                    acked.last()
+                );
+                invariant!(
+                    "prefix-compaction",
+                    first <= max_first,
+                    "the recovered log starts at {first}, after the compaction point {}",
+                    max_first - 1
+                );
+                let recovered: Vec<Entry> = (first..=last)
+                    .map(|i| {
+                        wal.entry(i)
+                            .unwrap_or_else(|e| panic!("[durability] entry {i} of {first}..={last} is unreadable: {e}"))
+                    })
+                    .collect();
+                let agrees =
+                    |m: &&Model| recovered.iter().filter(|e| e.index >= m.first).all(|e| m.get(e.index) == Some(e));
+                invariant!(
+                    "ordered-recovery",
+                    candidates.iter().any(agrees),
+                    "the recovered log {first}..={last} is neither what was acknowledged ({}..={}) nor what was \
+                     being written: it holds an entry from before a completed truncation, or out of order",
+                    acked.first,
+                    acked.last()
+                );
+                let term = recovered.last().map_or(1, |e| e.term).max(9);
+                wal.append(&[Entry::new(last + 1, term, b"after".to_vec())])
+                    .unwrap_or_else(|e| panic!("[{invariant}] the next append after recovery failed: {e}"));
+            },
+        );
+        eprintln!("explored {} crash points, {} disk images", report.crash_points, report.images_checked);
+    }
+
+    /// Three 40-byte records fit a 144-byte segment.
+    fn small_segments(sync: SyncPolicy) -> WalOptions {
+        options(144, sync)
+    }
+
+    #[test]
+    fn truncation_across_segments_survives_every_crash_point() {
+        // Segments 1-3, 4-6, 7-9, 10; truncating from 5 removes two whole segments and cuts
+        // the one holding 5. Removing first and cutting last is what keeps every crash point
+        // a log without a hole.
+        let ops = [
+            Op::Append(entries(1, 10, 1)),
+            Op::Truncate(5),
+            Op::Append(entries(5, 7, 2)),
+            Op::Truncate(4),
+            Op::Append(entries(4, 4, 3)),
+        ];
+        explore_protocol(lab_seed(0x71), small_segments(SyncPolicy::EveryAppend), &ops, "ordered-recovery");
+    }
+
+    #[test]
+    fn compaction_and_restart_survive_every_crash_point() {
+        // Compacting past the end restarts the log: the new first segment must be durable
+        // before the old ones go, or a crash leaves a log that lost everything.
+        let ops = [
+            Op::Append(entries(1, 8, 1)),
+            Op::Compact(4),
+            Op::Compact(12),
+            Op::Append(entries(13, 16, 2)),
+            Op::Compact(14),
+        ];
+        explore_protocol(lab_seed(0x72), small_segments(SyncPolicy::EveryAppend), &ops, "prefix-compaction");
+    }
+
+    #[test]
+    fn rollover_seals_the_old_segment_under_every_sync_policy() {
+        // A segment with a successor must be complete on disk whatever the policy: recovery
+        // cuts a torn tail only in the last segment and refuses damage anywhere else.
+        for sync in [SyncPolicy::EveryAppend, SyncPolicy::GroupCommit, SyncPolicy::Never] {
+            let ops = [
+                Op::Append(entries(1, 2, 1)),
+                Op::Append(entries(3, 5, 1)),
+                Op::Append(entries(6, 7, 1)),
+                Op::Sync,
+                Op::Append(entries(8, 11, 1)),
+            ];
+            explore_protocol(lab_seed(0x73), small_segments(sync), &ops, "rollover");
+        }
+    }
+}
+
+mod faults {
+    use super::*;
+
+    #[test]
+    fn a_failed_fsync_stops_every_later_acknowledgement() {
+        let (sim, fs) = sim_disk(lab_seed(1));
+        let wal = open(&fs, options(1 << 20, SyncPolicy::EveryAppend));
+        wal.append(&entries(1, 3, 1)).unwrap();
+        sim.fail_next_syncs(1);
+        let failed = wal.append(&entries(4, 4, 1));
+        invariant!("fail-stop", failed.is_err(), "an append whose sync failed was acknowledged");
+        // A retried fsync succeeds with nothing to write (the kernel dropped the pages), so
+        // the log must not acknowledge anything after the failure: not a retry, not a sync.
+        let retry = wal.append(&entries(4, 4, 1));
+        invariant!("fail-stop", retry.is_err(), "an append after a failed fsync was acknowledged: {retry:?}");
+        let sync = wal.sync();
+        invariant!("fail-stop", sync.is_err(), "a sync after a failed fsync reported success");
+        let (_, after) = reopen_after(&sim, CrashMode::Strict, options(1 << 20, SyncPolicy::EveryAppend));
+        assert_holds(&after, &entries(1, 3, 1));
+    }
+
+    #[test]
+    fn damage_in_a_sealed_segment_is_refused_on_open() {
+        let (sim, fs) = sim_disk(lab_seed(1));
+        let opts = small_segments_options();
+        {
+            let wal = open(&fs, opts);
+            wal.append(&entries(1, 7, 1)).unwrap(); // segments 1-3, 4-6, 7
+        }
+        // A bit of entry 2's data, in the sealed first segment: recovery must not mistake it
+        // for a torn tail and cut entries 2-3 away, which were acknowledged.
+        let first = lab1::format::segment_file_name(1);
+        sim.flip_bit(format!("{DIR}/{first}"), 8 * (24 + 40 + 30)).unwrap();
+        let opened = Wal::open(Arc::clone(&fs), DIR, opts);
+        invariant!(
+            "checksum",
+            matches!(opened, Err(WalError::Corrupt { .. })),
+            "a log whose sealed segment is damaged opened as {:?} instead of refusing with Corrupt",
+            opened.as_ref().map(|w| (w.first_index(), w.last_index()))
+        );
+    }
+
+    fn small_segments_options() -> WalOptions {
+        options(144, SyncPolicy::EveryAppend)
+    }
 }
 
 mod sync {
@@ -370,6 +595,44 @@ mod sync {
         assert_eq!(wal.last_index(), 40);
         let (_, after) = reopen_after(&sim, CrashMode::Strict, options(4096, SyncPolicy::GroupCommit));
         assert_holds(&after, &acked);
+    }
+
+    #[test]
+    fn group_commit_acknowledges_only_after_a_sync_that_began_after_the_write() {
+        // Thread A appends and syncs; its completed sync is held while thread B writes its
+        // append; then the sync returns. B's bytes were not covered by A's sync, so B may be
+        // acknowledged only after a later one.
+        let (sim, fs) = sim_disk(lab_seed(1));
+        let hold = SyncHold::new(fs, std::time::Duration::from_secs(5));
+        let wal = Wal::open(Arc::new(hold.clone()), DIR, options(4096, SyncPolicy::GroupCommit)).unwrap();
+        wal.append(&entries(1, 1, 1)).unwrap();
+        hold.hold_next_sync();
+        let b_wrote = std::thread::scope(|scope| {
+            let a = scope.spawn(|| wal.append(&entries(2, 2, 1)));
+            assert!(hold.wait_until_held(), "thread A's append never synced");
+            let writes = hold.writes();
+            let b = scope.spawn(|| wal.append(&entries(3, 3, 1)));
+            let b_wrote = hold.wait_for_writes(writes + 1);
+            hold.release();
+            a.join().unwrap().expect("thread A's append");
+            b.join().unwrap().expect("thread B's append");
+            b_wrote
+        });
+        invariant!(
+            "group-commit",
+            b_wrote,
+            "thread B could not write its append while thread A's sync was in flight: \
+             sync outside the log's lock, so that appends can share syncs"
+        );
+        let (_, after) = reopen_after(&sim, CrashMode::Strict, options(4096, SyncPolicy::GroupCommit));
+        invariant!(
+            "group-commit",
+            after.last_index() == 3,
+            "entry 3 was acknowledged, but after a power loss the log ends at {}: its append was acknowledged \
+             by a sync that began before its bytes were written",
+            after.last_index()
+        );
+        assert_holds(&after, &entries(1, 3, 1));
     }
 
     #[test]

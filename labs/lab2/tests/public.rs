@@ -16,12 +16,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use distributed::explore::CrashExplorer;
 use distributed::invariant;
 use distributed::rng::lab_seed;
 use distributed::storage::Entry;
 use distributed::testing::{payload, sim_disk};
-use distributed::vfs::{CrashMode, FsRef, OpenMode, SimFs};
-use lab1::{Wal, WalOptions};
+use distributed::vfs::{CrashMode, FsRef, OpenMode, SimFs, Vfs};
+use lab1::{SyncPolicy, Wal, WalOptions};
 use lab2::{
     Action, Damage, DamageClass, LogReport, Peer, PeerError, RecoveryMode, RepairError, recover, repair_from_peer, scan,
 };
@@ -274,8 +275,98 @@ mod classify {
     }
 }
 
+/// Builds the three segments on `sim` inside a crash-explorer workload (each step a crash
+/// point), damages the checksum of entry 5, and records `"setup"` once that is durable.
+fn damaged_log_in_workload(sim: &SimFs, acked: &mut Vec<&'static str>) -> std::io::Result<FsRef> {
+    let fs: FsRef = Arc::new(sim.clone());
+    fs.create_dir_all(Path::new(DIR))?;
+    for (name, first) in [(SEG1, 1), (SEG4, 4), (SEG7, 7)] {
+        let file = fs.open(&path(name), OpenMode::Create)?;
+        file.write_all_at(0, &segment(first, first + 2))?;
+        file.sync_data()?;
+    }
+    fs.sync_dir(Path::new(DIR))?;
+    sim.flip_bit(path(SEG4), (64 + 4) * 8 + 3)?;
+    acked.push("setup");
+    Ok(fs)
+}
+
+/// After a crash during recovery or repair: every byte that was cut or set aside is still on
+/// disk in a `.broken` file, and recovery under `TolerateAnyCorruption`, run again, leaves a
+/// log that holds entries `1..=k` as written, for some `k >= 4`.
+fn check_nothing_lost_and_recovery_completes(disk: &SimFs) {
+    let fs: FsRef = Arc::new(disk.clone());
+    let names = disk.read_dir(Path::new(DIR)).unwrap_or_default();
+    let copies: Vec<Vec<u8>> =
+        names.iter().filter(|n| n.contains(".broken")).filter_map(|n| disk.contents(path(n)).ok()).collect();
+    let original4 = segment(4, 6);
+    let mut damaged = original4.clone();
+    damaged[64 + 4] ^= 1 << 3;
+    let cut = &damaged[64..];
+    let segment7 = segment(7, 9);
+    let log_still_has = |name: &str, bytes: &[u8]| disk.contents(path(name)).is_ok_and(|c| c.ends_with(bytes));
+    invariant!(
+        "durability",
+        log_still_has(SEG4, cut) || copies.iter().any(|c| c == cut),
+        "the bytes cut from {SEG4} (offset 64 on) are neither in the segment nor in a .broken copy: {names:?}"
+    );
+    invariant!(
+        "durability",
+        log_still_has(SEG7, &segment7) || copies.iter().any(|c| *c == segment7),
+        "{SEG7} is neither in the log nor set aside whole: {names:?}"
+    );
+    let recovery = recover(&fs, DIR, RecoveryMode::TolerateAnyCorruption)
+        .unwrap_or_else(|e| panic!("[ordered-recovery] recovery run again after the crash failed: {e}"));
+    let wal = Wal::open(Arc::clone(&fs), DIR, WalOptions::default())
+        .unwrap_or_else(|e| panic!("[ordered-recovery] lab 1 cannot open the log after recovery: {e}"));
+    invariant!(
+        "ordered-recovery",
+        wal.last_index() >= 4 && wal.last_index() == recovery.last_index,
+        "after recovery the log ends at {} (recovery said {}), but entries 1..=4 were intact",
+        wal.last_index(),
+        recovery.last_index
+    );
+    for index in 1..=wal.last_index() {
+        let got = wal.entry(index).unwrap_or_else(|e| panic!("[durability] entry {index} is unreadable: {e}"));
+        invariant!("ordered-recovery", got == entry(index), "entry {index} reads back as {got:?}");
+    }
+}
+
 mod recover {
     use super::*;
+
+    #[test]
+    fn a_recovery_cut_short_by_a_crash_loses_nothing_and_completes_when_run_again() {
+        // Recovery keeps a copy of the bytes it cuts, then cuts, then sets the later segments
+        // aside: at every crash point, what it took away is still on disk, and the log is
+        // consistent once recovery has returned.
+        let report = CrashExplorer::new(lab_seed(0x21)).explore(
+            |sim, acked: &mut Vec<&'static str>| -> Result<(), RepairError> {
+                let fs = damaged_log_in_workload(sim, acked)?;
+                recover(&fs, DIR, RecoveryMode::TolerateAnyCorruption)?;
+                acked.push("recovered");
+                Ok(())
+            },
+            |disk, acked| {
+                if acked.last() == Some(&"recovered") {
+                    let fs: FsRef = Arc::new(disk.clone());
+                    let wal = Wal::open(fs, DIR, WalOptions::default()).unwrap_or_else(|e| {
+                        panic!("[durability] recovery returned, but after a crash the log does not open: {e}")
+                    });
+                    invariant!(
+                        "durability",
+                        wal.last_index() == 4,
+                        "recovery returned with the log at 4, after the crash it ends at {}",
+                        wal.last_index()
+                    );
+                }
+                if !acked.is_empty() {
+                    check_nothing_lost_and_recovery_completes(disk);
+                }
+            },
+        );
+        eprintln!("explored {} crash points, {} disk images", report.crash_points, report.images_checked);
+    }
 
     #[test]
     fn the_default_mode_cuts_a_torn_tail_and_keeps_a_copy_of_the_cut_bytes() {
@@ -395,9 +486,44 @@ mod repair {
     }
 
     #[test]
+    fn a_repair_cut_short_by_a_crash_loses_nothing_and_a_finished_one_is_durable() {
+        // The sync policy is `Never`: repair must sync what it appended itself before it
+        // returns, whatever the log's policy.
+        let options = WalOptions { sync: SyncPolicy::Never, ..WalOptions::default() };
+        let report = CrashExplorer::new(lab_seed(0x22)).explore(
+            |sim, acked: &mut Vec<&'static str>| -> Result<(), RepairError> {
+                let fs = damaged_log_in_workload(sim, acked)?;
+                let report = scan(&fs, DIR)?;
+                repair_from_peer(&fs, DIR, &report, &TestPeer(log_entries()), options)?;
+                acked.push("repaired");
+                Ok(())
+            },
+            |disk, acked| {
+                if acked.last() == Some(&"repaired") {
+                    let fs: FsRef = Arc::new(disk.clone());
+                    let wal = Wal::open(fs, DIR, WalOptions::default()).unwrap_or_else(|e| {
+                        panic!("[durability] repair returned, but after a crash the log does not open: {e}")
+                    });
+                    invariant!(
+                        "durability",
+                        wal.last_index() == 9,
+                        "repair returned with entries 1..=9, but after a crash the log ends at {}",
+                        wal.last_index()
+                    );
+                }
+                if !acked.is_empty() {
+                    check_nothing_lost_and_recovery_completes(disk);
+                }
+            },
+        );
+        eprintln!("explored {} crash points, {} disk images", report.crash_points, report.images_checked);
+    }
+
+    #[test]
     fn a_peer_whose_entries_do_not_fit_is_refused_before_anything_changes() {
         type Lie = Box<dyn Fn(&mut Vec<Entry>)>;
-        let liars: [(&str, Lie); 3] = [
+        let liars: [(&str, Lie); 4] = [
+            ("sends one entry too few", Box::new(|log| log.retain(|e| e.index != 9))),
             ("skips entry 7", Box::new(|log| log.retain(|e| e.index != 7))),
             ("sends entry 8 with a lower term", Box::new(|log| log[7].term = 1)),
             ("disagrees about entry 4, the last one kept", Box::new(|log| log[3].data = b"other".to_vec())),

@@ -194,6 +194,54 @@ mod crash {
         );
         assert!(report.crash_points > 8, "the workload has {} steps", report.steps);
     }
+
+    #[test]
+    fn retention_never_leaves_the_store_without_the_newest_acknowledged_snapshot() {
+        // Keep one: every save replaces the only snapshot. Removing the old one is safe only
+        // once the new one's name is durable, in a directory sync of its own: a filesystem
+        // that reorders directory operations (the reordered images) may otherwise keep the
+        // removal and lose the rename.
+        let saves = [snapshot(10, 1, 500), snapshot(20, 1, 700), snapshot(30, 2, 300)];
+        let report = CrashExplorer::new(lab_seed(5)).reordered_variants(3).explore(
+            |sim, acked: &mut Vec<Snapshot>| -> Result<(), SnapshotError> {
+                let store = SnapshotStore::open(Arc::new(sim.clone()), DIR, StoreOptions { keep: 1 })?;
+                for save in &saves {
+                    store.save(save)?;
+                    acked.push(save.clone());
+                }
+                Ok(())
+            },
+            |disk, acked| {
+                let store = SnapshotStore::open(Arc::new(disk.clone()), DIR, StoreOptions { keep: 1 })
+                    .unwrap_or_else(|e| panic!("[atomic-write] recovery failed: {e}"));
+                let found = latest(&store).map(|s| s.meta);
+                let in_flight = saves.get(acked.len()).map(|s| s.meta);
+                match acked.last() {
+                    None => invariant!(
+                        "atomic-write",
+                        found.is_none() || found == in_flight,
+                        "during the first save, latest() is {found:?}"
+                    ),
+                    Some(last) => invariant!(
+                        "atomic-write",
+                        found == Some(last.meta) || found == in_flight,
+                        "snapshot {:?} was acknowledged, but after the crash latest() is {found:?} \
+                         (the save in flight was {in_flight:?})",
+                        last.meta
+                    ),
+                }
+                if let Some(found) = found {
+                    let whole = saves.iter().find(|s| s.meta == found);
+                    invariant!(
+                        "atomic-write",
+                        latest(&store).as_ref() == whole,
+                        "snapshot {found:?} reads back with other data"
+                    );
+                }
+            },
+        );
+        assert!(report.images_checked > 3 * report.crash_points, "{report:?}");
+    }
 }
 
 mod retention {
@@ -264,6 +312,32 @@ mod faults {
         invariant!("fail-stop", next.is_err(), "after a failed fsync, a later save was acknowledged");
         let (_, after) = reopen_after(&sim, CrashMode::Strict, 2);
         invariant!("durability", latest(&after) == Some(snapshot(10, 1, 200)), "the old snapshot did not survive");
+    }
+}
+
+mod verify {
+    use super::*;
+
+    #[test]
+    fn a_save_whose_bytes_read_back_differently_is_refused() {
+        // The disk stores one bit other than was written (faulty memory, a faulty controller)
+        // and reports success. Only the save's read-back can notice before the snapshot is
+        // published under its final name.
+        let (sim, fs) = sim_disk(lab_seed(1));
+        let store = open(&fs, 2);
+        let old = snapshot(10, 1, 400);
+        store.save(&old).unwrap();
+        sim.store_wrong_bytes(true);
+        let saved = store.save(&snapshot(20, 1, 400));
+        sim.store_wrong_bytes(false);
+        invariant!(
+            "checksum",
+            matches!(saved, Err(SnapshotError::VerifyFailed { .. })),
+            "the disk stored other bytes than were written, but save returned {saved:?}: \
+             read the temporary file back and compare before renaming it"
+        );
+        let (_, after) = reopen_after(&sim, CrashMode::Strict, 2);
+        invariant!("durability", latest(&after) == Some(old), "the previous snapshot did not survive a refused save");
     }
 }
 
