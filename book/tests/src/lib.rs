@@ -28,6 +28,9 @@ pub mod lab3_snapshots {}
 #[doc = include_str!("../../src/lab4-recovery.md")]
 pub mod lab4_recovery {}
 
+#[doc = include_str!("../../src/lab5-read-barriers.md")]
+pub mod lab5_read_barriers {}
+
 #[doc = include_str!("../../src/glossary.md")]
 pub mod glossary {}
 

@@ -12,12 +12,18 @@
 //! Lock order: `machine` before `progress`, never the reverse. A reader waits on `progress`
 //! alone and takes `machine` only once its barrier is passed, holding nothing else.
 //!
+//! The fast path: `commit_index`, `last_applied` and the failed flag are also mirrored in
+//! atomics, stored while the progress lock is held. A read whose barrier is already open (the
+//! common case when the node is caught up) loads them and goes straight to the machine, without
+//! the mutex or the clock; a read that must wait falls back to the mutex and the condition
+//! variable, where every change is made and notified under the lock, so no wake-up is lost.
+//!
 //! The published numbers lag the machine's own by a few instructions: a commit is published
 //! after the replica made it durable, an apply after the replica applied it, both while the
 //! exclusive lock on the machine is still held. So a published `last_applied` is always a
 //! state a reader will find (or a newer one), and a published commit index is always durable.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -82,6 +88,11 @@ struct Shared<M> {
     progress: Mutex<Progress>,
     changed: Condvar,
     clock: ClockRef,
+    /// Mirrors of `Progress::commit_index`, `last_applied` and `failed`, for the fast path.
+    /// Stored only with the progress lock held, after the field they mirror.
+    commit: AtomicU64,
+    applied: AtomicU64,
+    failed: AtomicBool,
 }
 
 /// A replica shared by an applier and many readers, whose reads pass a read barrier.
@@ -139,6 +150,9 @@ impl<M: Machine> ReadNode<M> {
         };
         let shared = Arc::new(Shared {
             machine: RwLock::new(machine),
+            commit: AtomicU64::new(progress.commit_index),
+            applied: AtomicU64::new(progress.last_applied),
+            failed: AtomicBool::new(false),
             progress: Mutex::new(progress),
             changed: Condvar::new(),
             clock,
@@ -188,6 +202,7 @@ impl<M: Machine> ReadNode<M> {
         machine.commit(index).map_err(NodeError::Replica)?;
         let mut p = self.progress();
         p.commit_index = p.commit_index.max(machine.commit_index());
+        self.shared.commit.store(p.commit_index, Ordering::Release);
         self.shared.changed.notify_all();
         Ok(())
     }
@@ -203,6 +218,7 @@ impl<M: Machine> ReadNode<M> {
         match applied {
             Ok(Some(index)) => {
                 p.last_applied = index;
+                self.shared.applied.store(index, Ordering::Release);
                 self.shared.changed.notify_all();
                 Ok(Some(index))
             }
@@ -210,6 +226,7 @@ impl<M: Machine> ReadNode<M> {
             Err(error) => {
                 let reason = error.to_string();
                 p.failed = Some(reason);
+                self.shared.failed.store(true, Ordering::Release);
                 self.shared.changed.notify_all();
                 Err(NodeError::Replica(error))
             }
@@ -247,9 +264,12 @@ impl<M: Machine> ReadNode<M> {
     /// state. Waits for that state until `timeout` has passed on the node's clock; then
     /// [`ReadError::NotReady`] if recovery is not done, else [`ReadError::Timeout`].
     pub fn read(&self, keys: &[&str], timeout: Duration) -> Result<Read, ReadError> {
+        let read_index = self.shared.commit.load(Ordering::Acquire);
+        if self.shared.applied.load(Ordering::Acquire) >= read_index && !self.shared.failed.load(Ordering::Acquire) {
+            return Ok(self.answer(keys));
+        }
         let deadline = self.shared.clock.now().saturating_add(timeout);
         let mut p = self.progress();
-        let read_index = p.commit_index;
         while p.last_applied < read_index {
             if let Some(reason) = &p.failed {
                 return Err(ReadError::Failed(reason.clone()));
@@ -271,7 +291,9 @@ impl<M: Machine> ReadNode<M> {
     /// index the caller has already seen (0 if none): a state older than that is
     /// [`ReadError::Behind`], so a caller's reads never go back in time, even across a restart.
     pub fn read_stale(&self, keys: &[&str], at_least: Index) -> Result<Read, ReadError> {
-        if let Some(reason) = &self.progress().failed {
+        if self.shared.failed.load(Ordering::Acquire)
+            && let Some(reason) = &self.progress().failed
+        {
             return Err(ReadError::Failed(reason.clone()));
         }
         let answer = self.answer(keys);
