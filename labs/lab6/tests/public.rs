@@ -334,10 +334,9 @@ mod gc {
             "10 live records are reported as {stats:?}"
         );
         // Everything expires; then each entry may collect at most gc_per_apply = 2.
-        let mut t = 1_000 + TTL + 100;
         let mut previous = stats;
         let mut restored_once = false;
-        for step in 0..8 {
+        for (step, t) in (0..8).zip(1_000 + TTL + 100..) {
             apply(&mut store, t, IdemOp::Plain(Op::Noop));
             let now = store.stats();
             invariant!(
@@ -347,7 +346,6 @@ mod gc {
                 now.collected - previous.collected
             );
             previous = now;
-            t += 1;
             if step == 1 && !restored_once {
                 // A restart in the middle: the restored store must go on collecting.
                 let mut restored = IdemStore::new(config());
@@ -448,7 +446,6 @@ mod snapshot {
             "the snapshot covers {meta:?} but the log still starts at {}",
             service.replica().first_log_index()
         );
-        drop(service);
         let mut service = reopen(&sim);
         for (i, r) in requests.iter().enumerate() {
             let op = incr("n", 1);
