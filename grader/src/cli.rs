@@ -1,4 +1,5 @@
-//! The command line: `grade`, `export-handout`, `selfcheck`.
+//! The command line (clap): `grade`, `export-handout`, `selfcheck`; `--help` and `--version`
+//! on each, flags that belong to one command only, and a suggestion for a mistyped one.
 //!
 //! Exit codes: 0 when the command did its job (a grade of 0% is still a grade), 1 when the
 //! selfcheck found a problem, 2 when the grader itself failed (bad arguments, a missing or
@@ -6,29 +7,111 @@
 
 use std::path::PathBuf;
 
+use clap::{Args, Parser, Subcommand};
+
 use crate::course::{Course, LabNumber, parse_lab_name};
 use crate::error::{GraderError, Result};
 use crate::grade::{DepsMode, GradeOptions, Grader, Submission};
 use crate::report::{Format, render};
 use crate::selfcheck::{self, SelfcheckOptions};
 
-pub const USAGE: &str = "\
-usage:
-  grader grade --submission DIR [--lab N|all] [--deps reference|submission]
-               [--format text|json|gradescope|junit|markdown] [--out FILE]
-  grader export-handout DIR
-  grader selfcheck [--lab N] [--no-zoo] [--no-handout]
+/// The grader's command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "grader",
+    version,
+    about = "Grades course submissions, exports the student handout, and checks the course itself",
+    after_help = "Exit codes: 0 graded (whatever the score) or checked, 1 selfcheck failed,\n            2 the grader itself failed (arguments, course files, I/O)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-options for every command:
-  --course DIR        the course repository (default: the one the grader was built in,
-                      or $GRADER_COURSE)
-  --target-dir DIR    where generated workspaces are built (default: <course>/target/grader)
-options for grade and selfcheck:
-  --jobs N            tests run in parallel (default 2)
-  --output-limit N    bytes of output kept per test, head and tail (default 8192)
+/// Where the course is and where its builds go.
+#[derive(Debug, Args)]
+struct CourseArgs {
+    /// The course repository (default: the one the grader was built in, or $GRADER_COURSE).
+    #[arg(long, value_name = "DIR")]
+    course: Option<PathBuf>,
+    /// Where generated workspaces, the dependency cache and each grade's build go
+    /// (default: <course>/target/grader).
+    #[arg(long, value_name = "DIR")]
+    target_dir: Option<PathBuf>,
+}
 
-exit codes: 0 graded (whatever the score) or checked, 1 selfcheck failed,
-            2 the grader itself failed (arguments, course files, I/O)";
+/// How tests run.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Tests run in parallel.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    jobs: usize,
+    /// Bytes of output kept per test, head and tail.
+    #[arg(long, default_value_t = 8192, value_name = "BYTES")]
+    output_limit: usize,
+    /// The most one lab's tests may take together, in seconds (a lab's `budget_secs` in
+    /// points.toml wins).
+    #[arg(long, value_name = "SECONDS")]
+    lab_budget: Option<u64>,
+    /// The most one build of a submission may take, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    build_timeout: Option<u64>,
+    /// Turn the source policy off, to prove the other layers on their own (never to grade).
+    #[arg(long)]
+    no_source_policy: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Grade a submission (a repository laid out like the handout).
+    Grade {
+        /// The student's repository.
+        #[arg(long, value_name = "DIR")]
+        submission: PathBuf,
+        /// The lab to grade: N, labN or all.
+        #[arg(long, default_value = "all", value_name = "N|all")]
+        lab: String,
+        /// Where earlier labs come from.
+        #[arg(long, default_value = "reference", value_parser = ["reference", "submission"])]
+        deps: String,
+        /// The report's format.
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "gradescope", "junit", "markdown", "md"])]
+        format: String,
+        /// Write the report to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        course: CourseArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Export the student handout (no solution, no hidden test, no instructors' chapter).
+    ExportHandout {
+        /// An absent or empty directory.
+        dir: PathBuf,
+        /// The released labs only (a staged release), such as 1-3 or 1,2,4.
+        #[arg(long, value_name = "LABS")]
+        labs: Option<String>,
+        #[command(flatten)]
+        course: CourseArgs,
+    },
+    /// Check that the course grades what it claims to: references 100%, stubs 0, zoo caught.
+    Selfcheck {
+        /// Check one lab only.
+        #[arg(long, value_name = "N")]
+        lab: Option<String>,
+        /// Skip the bug zoo.
+        #[arg(long)]
+        no_zoo: bool,
+        /// Skip the handout's export and build.
+        #[arg(long)]
+        no_handout: bool,
+        #[command(flatten)]
+        course: CourseArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
 
 /// The grader's exit codes.
 pub mod exit {
@@ -40,12 +123,15 @@ pub mod exit {
 /// Runs the command line `args` (without the program name) and returns the exit code.
 pub fn main(args: Vec<String>) -> i32 {
     crate::sandbox::install();
-    match run(args) {
-        Ok(code) => code,
-        Err(GraderError::Usage(message)) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            exit::GRADER_FAILED
+    let cli = match Cli::try_parse_from(std::iter::once("grader".to_string()).chain(args)) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { exit::GRADER_FAILED } else { exit::OK };
         }
+    };
+    match run(cli) {
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
             exit::GRADER_FAILED
@@ -53,144 +139,117 @@ pub fn main(args: Vec<String>) -> i32 {
     }
 }
 
-/// Options common to every command, parsed out of the argument list.
-struct Common {
-    course: Option<PathBuf>,
-    target_dir: Option<PathBuf>,
-    jobs: Option<usize>,
-    output_limit: Option<usize>,
-}
-
-/// A small argument reader: `--flag value` pairs and positional arguments.
-struct Args {
-    items: std::collections::VecDeque<String>,
-}
-
-impl Args {
-    fn value(&mut self, flag: &str) -> Result<String> {
-        self.items
-            .pop_front()
-            .filter(|v| !v.starts_with("--"))
-            .ok_or_else(|| GraderError::Usage(format!("{flag} needs a value")))
+fn open_course(args: &CourseArgs) -> Result<Course> {
+    match &args.course {
+        Some(root) => Course::open(root.clone()),
+        None => Course::locate(),
     }
 }
 
-fn run(args: Vec<String>) -> Result<i32> {
-    let mut args = Args { items: args.into() };
-    let Some(command) = args.items.pop_front() else { return Err(GraderError::Usage("no command given".into())) };
-    if matches!(command.as_str(), "help" | "--help" | "-h") {
-        println!("{USAGE}");
-        return Ok(exit::OK);
-    }
-    let mut common = Common { course: None, target_dir: None, jobs: None, output_limit: None };
-    let mut flags: Vec<(String, Option<String>)> = Vec::new();
-    let mut positional = Vec::new();
-    while let Some(item) = args.items.pop_front() {
-        match item.as_str() {
-            "--course" => common.course = Some(args.value(&item)?.into()),
-            "--target-dir" => common.target_dir = Some(args.value(&item)?.into()),
-            "--jobs" => common.jobs = Some(parse_number(&item, &args.value(&item)?)?),
-            "--output-limit" => common.output_limit = Some(parse_number(&item, &args.value(&item)?)?),
-            "--submission" | "--lab" | "--deps" | "--format" | "--out" => {
-                let value = args.value(&item)?;
-                flags.push((item, Some(value)));
-            }
-            "--no-zoo" | "--no-handout" => flags.push((item, None)),
-            other if other.starts_with("--") => return Err(GraderError::Usage(format!("unknown option {other}"))),
-            _ => positional.push(item),
-        }
-    }
-    let flag = |name: &str| flags.iter().rev().find(|(flag, _)| flag == name).and_then(|(_, value)| value.clone());
-    let has = |name: &str| flags.iter().any(|(flag, _)| flag == name);
-    let course = match &common.course {
-        Some(root) => Course::open(root.clone())?,
-        None => Course::locate()?,
-    };
-    let mut options = GradeOptions::new(&course);
-    if let Some(dir) = &common.target_dir {
+fn grade_options(course: &Course, args: &CourseArgs, run: &RunArgs) -> Result<GradeOptions> {
+    let mut options = GradeOptions::new(course);
+    if let Some(dir) = &args.target_dir {
         options.cargo.target_dir = absolute(dir)?;
     }
-    if let Some(jobs) = common.jobs {
-        options.workers = jobs.max(1);
+    options.workers = run.jobs.max(1);
+    options.output_limit = run.output_limit.max(256);
+    if let Some(budget) = run.lab_budget {
+        options.lab_budget = std::time::Duration::from_secs(budget.max(1));
     }
-    if let Some(limit) = common.output_limit {
-        options.output_limit = limit.max(256);
+    if let Some(timeout) = run.build_timeout {
+        options.cargo.build_timeout = std::time::Duration::from_secs(timeout.max(1));
     }
+    options.source_policy = !run.no_source_policy;
+    options.progress = true;
+    Ok(options)
+}
 
-    match command.as_str() {
-        "grade" => {
-            reject_extra(&positional)?;
-            let submission_dir =
-                flag("--submission").ok_or_else(|| GraderError::Usage("grade needs --submission DIR".into()))?;
-            let submission_dir = absolute(&PathBuf::from(submission_dir))?;
+fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Grade { submission, lab, deps, format, out, course: course_args, run } => {
+            let course = open_course(&course_args)?;
+            let mut options = grade_options(&course, &course_args, &run)?;
+            let submission_dir = absolute(&submission)?;
             if !submission_dir.is_dir() {
                 return Err(GraderError::Usage(format!(
                     "the submission {} is not a directory",
                     submission_dir.display()
                 )));
             }
-            options.deps = match flag("--deps").as_deref() {
-                None | Some("reference") => DepsMode::Reference,
-                Some("submission") => DepsMode::Submission,
-                Some(other) => {
-                    return Err(GraderError::Usage(format!("--deps {other}: expected reference or submission")));
-                }
-            };
-            let format: Format = flag("--format").as_deref().unwrap_or("text").parse()?;
-            let labs = select_labs(&course, flag("--lab").as_deref())?;
-            options.progress = true;
+            options.deps = if deps == "submission" { DepsMode::Submission } else { DepsMode::Reference };
+            let format: Format = format.parse()?;
+            let labs = select_labs(&course, Some(&lab))?;
             let grader = Grader::new(course, options)?;
             let report = grader.grade(&Submission::from_dir(submission_dir), &labs)?;
             let text = render(&report, format);
-            match flag("--out") {
+            match out {
                 Some(out) => {
                     std::fs::write(&out, text).map_err(GraderError::io("write", &out))?;
                     eprintln!(
-                        "total: {}/{}; report written to {out}",
+                        "total: {}/{}; report written to {}",
                         crate::report::points(report.score),
-                        crate::report::points(report.max_score)
+                        crate::report::points(report.max_score),
+                        out.display()
                     );
                 }
                 None => print!("{text}"),
             }
             Ok(exit::OK)
         }
-        "export-handout" => {
-            let [dest] = positional.as_slice() else {
-                return Err(GraderError::Usage("export-handout needs exactly one DIR".into()));
+        Command::ExportHandout { dir, labs, course: course_args } => {
+            let course = open_course(&course_args)?;
+            let released = match &labs {
+                Some(text) => Some(parse_lab_list(&course, text)?),
+                None => None,
             };
-            let handout = crate::handout::export(&course, &absolute(&PathBuf::from(dest))?)?;
+            let handout = crate::handout::export_released(&course, &absolute(&dir)?, released.as_deref())?;
             eprintln!(
-                "wrote the handout ({} files) to {dest}; no line of a solution or a hidden test is in it",
-                handout.files.len()
+                "wrote the handout ({} files) to {}; no line of a solution or a hidden test is in it",
+                handout.files.len(),
+                dir.display()
             );
             Ok(exit::OK)
         }
-        "selfcheck" => {
-            reject_extra(&positional)?;
-            let labs = match flag("--lab") {
+        Command::Selfcheck { lab, no_zoo, no_handout, course: course_args, run } => {
+            let course = open_course(&course_args)?;
+            let options = grade_options(&course, &course_args, &run)?;
+            let labs = match lab {
                 Some(lab) => Some(select_labs(&course, Some(&lab))?),
                 None => None,
             };
-            let check_options = SelfcheckOptions { labs, zoo: !has("--no-zoo"), handout: !has("--no-handout") };
-            options.progress = true;
+            let check_options = SelfcheckOptions { labs, zoo: !no_zoo, handout: !no_handout };
             let report = selfcheck::run(&course, options, &check_options)?;
             print!("{}", report.summary());
             Ok(if report.passed() { exit::OK } else { exit::SELFCHECK_FAILED })
         }
-        other => Err(GraderError::Usage(format!("unknown command {other:?}"))),
     }
 }
 
-fn reject_extra(positional: &[String]) -> Result<()> {
-    match positional.first() {
-        Some(extra) => Err(GraderError::Usage(format!("unexpected argument {extra:?}"))),
-        None => Ok(()),
+/// `1-3`, `1,2,4`, `lab1-lab3`: the labs meant, each of which must exist.
+fn parse_lab_list(course: &Course, text: &str) -> Result<Vec<LabNumber>> {
+    let known = course.labs()?;
+    let number = |piece: &str| -> Result<LabNumber> {
+        let piece = piece.trim();
+        piece
+            .parse()
+            .ok()
+            .or_else(|| parse_lab_name(piece))
+            .filter(|lab| known.contains(lab))
+            .ok_or_else(|| GraderError::Usage(format!("--labs {text}: {piece:?} is not a lab of this course")))
+    };
+    let mut labs = Vec::new();
+    for part in text.split(',') {
+        match part.split_once('-') {
+            Some((first, last)) => {
+                let (first, last) = (number(first)?, number(last)?);
+                labs.extend(known.iter().copied().filter(|lab| (first..=last).contains(lab)));
+            }
+            None => labs.push(number(part)?),
+        }
     }
-}
-
-fn parse_number(flag: &str, value: &str) -> Result<usize> {
-    value.parse().map_err(|_| GraderError::Usage(format!("{flag} {value}: expected a number")))
+    labs.sort_unstable();
+    labs.dedup();
+    Ok(labs)
 }
 
 fn absolute(path: &std::path::Path) -> Result<PathBuf> {

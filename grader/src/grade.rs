@@ -236,7 +236,13 @@ impl Grader {
             if self.options.progress {
                 eprintln!("grading lab{lab} of {} …", submission.label);
             }
-            let report = self.grade_lab(submission, lab, &|_| false)?;
+            // One lab that cannot be graded never costs the others their grade: it gets 0 and
+            // a note. Only a broken course file stops the whole grade.
+            let report = match self.grade_lab(submission, lab, &|_| false) {
+                Ok(report) => report,
+                Err(error @ GraderError::Config { .. }) => return Err(error),
+                Err(error) => self.ungradable(lab, &error),
+            };
             if self.options.progress {
                 eprintln!(
                     "lab{lab}: {}/{} (build {:.1} s, total {:.1} s)",
@@ -257,6 +263,25 @@ impl Grader {
             duration_secs: started.elapsed().as_secs_f64(),
             grader_version: env!("CARGO_PKG_VERSION").to_string(),
         })
+    }
+
+    /// The report of a lab the grader could not grade (0, and the reason in a note).
+    fn ungradable(&self, lab: LabNumber, error: &GraderError) -> LabReport {
+        let points = self.points.lab(lab);
+        let message = format!("not graded: the grader could not grade this lab: {error}");
+        LabReport {
+            lab,
+            title: points.title.clone(),
+            score: 0.0,
+            max_score: points.max_score(),
+            compiled: false,
+            compile_errors: String::new(),
+            notes: vec![message.clone()],
+            tests: not_compiled(lab, &points, TestStatus::NotRun, &message),
+            ungraded_tests: Vec::new(),
+            build_secs: 0.0,
+            duration_secs: 0.0,
+        }
     }
 
     /// Grades one lab. After each test, `stop` says whether the rest may be skipped (the bug
@@ -358,7 +383,15 @@ impl Grader {
         let workspace = generate(&self.course, &work_root, &request)?;
         // This grade's own target directory, over the prebuilt dependencies (see
         // `fsutil::layer_over`): nothing an earlier grade built or left there is reused.
+        let layering = Instant::now();
         let grade_target = GradeTarget::new(&self.options.cargo.target_dir, &cache)?;
+        if self.options.progress {
+            eprintln!(
+                "lab{lab}: own target layered over the dependency cache in {:.0} ms; tests run {}",
+                layering.elapsed().as_secs_f64() * 1000.0,
+                self.options.mode.as_str()
+            );
+        }
         let library = build(&workspace, &self.options.cargo, grade_target.path(), Phase::Library)?;
         report.build_secs = library.duration.as_secs_f64();
         let limit = self.options.output_limit * 4;
@@ -509,6 +542,14 @@ impl Grader {
         if prepared.contains(&lab) {
             return Ok(cache);
         }
+        // A cache built from the same course files (by this grader or an earlier run) is used
+        // as it is: rebuilding it would rewrite the reference into the shared workspace.
+        let fingerprint = self.cache_fingerprint(lab)?;
+        let marker = cache.join(format!(".prepared-lab{lab}"));
+        if std::fs::read_to_string(&marker).is_ok_and(|text| text == fingerprint) {
+            prepared.insert(lab);
+            return Ok(cache);
+        }
         let mut earlier_labs = BTreeMap::new();
         for earlier in self.course.labs()?.into_iter().filter(|&k| k < lab) {
             earlier_labs.insert(earlier, LabSource::Reference);
@@ -529,8 +570,35 @@ impl Grader {
                 outcome.errors_text(None, 8 << 10)
             )));
         }
+        std::fs::write(&marker, &fingerprint).map_err(GraderError::io("write", &marker))?;
         prepared.insert(lab);
         Ok(cache)
+    }
+
+    /// A digest of every course file a lab's cache is built from (kit, references, tests,
+    /// manifests, lock file, the grader's version).
+    fn cache_fingerprint(&self, lab: LabNumber) -> Result<String> {
+        use std::hash::{Hash, Hasher};
+        let course = &self.course;
+        let mut dirs = vec![course.kit_dir(), course.stub_dir(lab).join("tests"), course.hidden_suite_dir(lab)];
+        for earlier in course.labs()?.into_iter().filter(|&k| k <= lab) {
+            dirs.push(course.solution_dir(earlier));
+            dirs.push(course.stub_dir(earlier).join("Cargo.toml"));
+        }
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        for file in [course.manifest(), course.lockfile(), course.grader_dir().join("Cargo.toml")].iter().chain(&dirs) {
+            let files = if file.is_dir() {
+                crate::fsutil::list_files(file, &[Path::new("target")])?.into_iter().map(|f| file.join(f)).collect()
+            } else {
+                vec![file.clone()]
+            };
+            for path in files {
+                path.hash(&mut hasher);
+                std::fs::read(&path).unwrap_or_default().hash(&mut hasher);
+            }
+        }
+        Ok(format!("{:016x}", hasher.finish()))
     }
 
     /// Reads lab `lab` of `submission` (its `src/` files), checking every path on the way, and

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
-use crate::course::Course;
+use crate::course::{Course, LabNumber};
 use crate::error::{GraderError, Result};
 use crate::fsutil::list_files;
 
@@ -42,9 +42,17 @@ pub struct Leak {
 
 /// Builds the handout of `course` (nothing is written).
 pub fn build(course: &Course) -> Result<Handout> {
+    build_released(course, None)
+}
+
+/// Builds the handout of the labs in `released` only (all labs if `None`): a staged release
+/// leaves out the later labs' stubs, tests and chapters. The instructors' chapter is never in
+/// it.
+pub fn build_released(course: &Course, released: Option<&[LabNumber]>) -> Result<Handout> {
     let mut files = BTreeMap::new();
     let root = course.root();
-    let labs = course.labs()?;
+    let labs: Vec<LabNumber> =
+        course.labs()?.into_iter().filter(|lab| released.is_none_or(|released| released.contains(lab))).collect();
 
     // The book, minus its build output and the crate that tests its code.
     let book = course.book_dir();
@@ -57,6 +65,7 @@ pub fn build(course: &Course) -> Result<Handout> {
         add_tree(&mut files, root, &course.stub_dir(lab), &[Path::new("target")])?;
     }
 
+    leave_out_chapters(&mut files, course, &labs)?;
     files.insert(PathBuf::from("Cargo.toml"), handout_manifest(course, &labs, &files)?.into_bytes());
     if course.lockfile().is_file() {
         let lock = std::fs::read(course.lockfile()).map_err(GraderError::io("read", course.lockfile()))?;
@@ -65,6 +74,37 @@ pub fn build(course: &Course) -> Result<Handout> {
     files.insert(PathBuf::from(".gitignore"), format!("/target\n/book/{}\n", build_dir.display()).into_bytes());
     files.insert(PathBuf::from("README.md"), student_readme(course, &labs)?.into_bytes());
     Ok(Handout { files })
+}
+
+/// Removes the instructors' chapter and the chapters of labs not released (`book/src/labN-*.md`
+/// and `labN.md`) from the book, and their lines from `SUMMARY.md`.
+fn leave_out_chapters(files: &mut BTreeMap<PathBuf, Vec<u8>>, course: &Course, labs: &[LabNumber]) -> Result<()> {
+    let book_src = course.book_dir().join("src");
+    let book_src = book_src.strip_prefix(course.root()).unwrap_or(&book_src).to_path_buf();
+    let left_out: Vec<String> = files
+        .keys()
+        .filter_map(|path| {
+            let name = path.strip_prefix(&book_src).ok()?.to_str()?;
+            if name == "instructors.md" {
+                return Some(name.to_string());
+            }
+            let lab = name.strip_suffix(".md")?.split('-').next().and_then(crate::course::parse_lab_name)?;
+            (!labs.contains(&lab)).then(|| name.to_string())
+        })
+        .collect();
+    for name in &left_out {
+        files.remove(&book_src.join(name));
+    }
+    let summary = book_src.join("SUMMARY.md");
+    if let Some(text) = files.get(&summary) {
+        let kept: Vec<&str> = std::str::from_utf8(text)
+            .map_err(|_| GraderError::config(&summary, "not UTF-8"))?
+            .lines()
+            .filter(|line| !left_out.iter().any(|name| line.contains(&format!("({name})"))))
+            .collect();
+        files.insert(summary, (kept.join("\n") + "\n").into_bytes());
+    }
+    Ok(())
 }
 
 fn add_tree(files: &mut BTreeMap<PathBuf, Vec<u8>>, root: &Path, dir: &Path, skip: &[&Path]) -> Result<()> {
@@ -225,6 +265,11 @@ pub fn find_leaks(course: &Course, handout: &Handout) -> Result<Vec<Leak>> {
 
 /// Builds, checks and writes the handout to `dest` (which must be absent or empty).
 pub fn export(course: &Course, dest: &Path) -> Result<Handout> {
+    export_released(course, dest, None)
+}
+
+/// [`export`] of the labs in `released` only (see [`build_released`]).
+pub fn export_released(course: &Course, dest: &Path, released: Option<&[LabNumber]>) -> Result<Handout> {
     if dest.exists() {
         let mut entries = std::fs::read_dir(dest).map_err(GraderError::io("list", dest))?;
         if entries.next().is_some() {
@@ -234,7 +279,7 @@ pub fn export(course: &Course, dest: &Path) -> Result<Handout> {
             )));
         }
     }
-    let handout = build(course)?;
+    let handout = build_released(course, released)?;
     let leaks = find_leaks(course, &handout)?;
     if !leaks.is_empty() {
         let mut text =

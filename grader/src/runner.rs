@@ -306,7 +306,18 @@ fn run_one(job: &TestJob, options: &RunOptions) -> Result<TestRun> {
     };
     let outcome = run_with_timeout(command, timeout, options.output_limit);
     place.clean_up();
-    let outcome = outcome?;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        // The executable was built from the submission: that it cannot run is its failure.
+        Err(error) => {
+            return Ok(TestRun {
+                status: TestStatus::Failed,
+                message: format!("failed: the test process could not be started: {error}"),
+                output: String::new(),
+                duration: Duration::ZERO,
+            });
+        }
+    };
     let mut handed_back = Vec::new();
     result_file.seek(SeekFrom::Start(0)).map_err(GraderError::io("read", scratch))?;
     (&mut result_file).take(4096).read_to_end(&mut handed_back).map_err(GraderError::io("read", scratch))?;

@@ -232,6 +232,21 @@ fn check_lab(grader: &Grader, lab: LabNumber, with_zoo: bool) -> Result<LabCheck
             stub.compile_errors
         ));
     }
+    if stub.compiled {
+        let drifted: Vec<String> = stub
+            .tests
+            .iter()
+            .filter(|test| test.status == TestStatus::NotCompiled)
+            .map(|test| format!("{}/{}", test.suite, test.name))
+            .collect();
+        if !drifted.is_empty() {
+            problems.push(format!(
+                "the stub's API differs from the reference's: these tests do not compile against the stub: {}\n{}",
+                drifted.join(", "),
+                stub.compile_errors
+            ));
+        }
+    }
     for test in stub.tests.iter().filter(|test| test.status == TestStatus::Passed) {
         problems
             .push(format!("{}/{} passes on the stub: a test the stub passes proves nothing", test.suite, test.name));

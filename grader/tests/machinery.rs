@@ -201,9 +201,35 @@ fn the_command_line_exit_codes_tell_a_grade_from_a_grader_failure() {
 
     let bad = run(&["grade", "--submission", stub.to_str().unwrap(), "--format", "xml"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown format"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid value 'xml'"));
     let missing = run(&["grade", "--submission", "/nonexistent/submission"]);
     assert_eq!(missing.status.code(), Some(2));
+
+    // A conventional command line: help and version exit 0, a misplaced or mistyped flag exits
+    // 2 with a suggestion.
+    let plain = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_grader")).args(args).output().unwrap();
+    assert_eq!(plain(&["--version"]).status.code(), Some(0));
+    let help = plain(&["grade", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--submission <DIR>"));
+    let typo = plain(&["grade", "--submision", "x"]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&typo.stderr).contains("a similar argument exists: '--submission'"));
+    let misplaced = run(&["export-handout", fake.root().join("h").to_str().unwrap(), "--jobs", "3"]);
+    assert_eq!(misplaced.status.code(), Some(2), "--jobs belongs to grade and selfcheck");
+
+    // A staged release: only the labs named, never the instructors' chapter.
+    fake.write("book/src/instructors.md", "# For instructors\n");
+    fake.write("book/src/SUMMARY.md", "# Summary\n\n- [Lab 1](lab1.md)\n[For instructors](instructors.md)\n");
+    let staged = fake.root().join("staged");
+    let export = run(&["export-handout", staged.to_str().unwrap(), "--labs", "1"]);
+    assert_eq!(export.status.code(), Some(0), "{}", String::from_utf8_lossy(&export.stderr));
+    assert!(staged.join("labs/lab1/src/lib.rs").is_file() && !staged.join("book/src/instructors.md").exists());
+    assert!(!fs::read_to_string(staged.join("book/src/SUMMARY.md")).unwrap().contains("instructors"));
+    assert_eq!(
+        run(&["export-handout", fake.root().join("h2").to_str().unwrap(), "--labs", "1-9"]).status.code(),
+        Some(2)
+    );
 
     fake.write("grader/zoo/lab1.toml", &support_zoo_with_wrong_invariant());
     let failed = run(&["selfcheck", "--no-handout"]);
