@@ -312,7 +312,7 @@ fn check_nothing_lost_and_recovery_completes(disk: &SimFs) {
     );
     invariant!(
         "durability",
-        log_still_has(SEG7, &segment7) || copies.iter().any(|c| *c == segment7),
+        log_still_has(SEG7, &segment7) || copies.contains(&segment7),
         "{SEG7} is neither in the log nor set aside whole: {names:?}"
     );
     let recovery = recover(&fs, DIR, RecoveryMode::TolerateAnyCorruption)
