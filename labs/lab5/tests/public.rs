@@ -387,13 +387,14 @@ mod recovery {
     #[test]
     fn no_read_is_served_before_replay_reaches_the_persisted_commit_index() {
         let (sim, fs) = sim_disk(lab_seed(10));
-        let (node, _) = open(&fs);
-        write_puts(&node, 1, 4);
-        for i in 1..=4 {
-            apply(&node, i);
+        {
+            let (node, _) = open(&fs);
+            write_puts(&node, 1, 4);
+            for i in 1..=4 {
+                apply(&node, i);
+            }
         }
-        drop(node);
-        let (_, node, clock) = reopen_after(&sim);
+        let (_, node, _) = reopen_after(&sim);
         let status = node.status();
         invariant!(
             "read-barrier",
@@ -423,7 +424,6 @@ mod recovery {
             matches!(&answer, Ok(r) if r.index == 4 && r.values == vec![value("v4")]),
             "the first read after replay answered {answer:?}"
         );
-        drop(clock);
     }
 
     #[test]
@@ -478,9 +478,10 @@ mod applier {
     #[test]
     fn the_background_applier_replays_then_follows_new_commits() {
         let (sim, fs) = sim_disk(lab_seed(12));
-        let (node, _) = open(&fs);
-        write_puts(&node, 1, 5);
-        drop(node);
+        {
+            let (node, _) = open(&fs);
+            write_puts(&node, 1, 5);
+        }
         let (_, node, _clock) = reopen_after(&sim);
         let applier = node.start_applier();
         let read = node.read(&["k5"], PATIENT).expect("served after replay");
