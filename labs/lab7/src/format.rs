@@ -1,0 +1,256 @@
+//! Task 2: the two file formats, chunk files and the manifest.
+//!
+//! A **chunk file** holds one chunk of the state, named by the SHA-256 of its content before
+//! compression (its [`ChunkId`]), so equal content always has one name and a file is never
+//! rewritten. It is 28 bytes of header, then the stored (maybe compressed) bytes; integers are
+//! little-endian:
+//!
+//! ```text
+//! offset size field
+//!      0    8 magic "RSMCHK01"
+//!      8    1 codec (0 none, 1 lz4, 2 zstd)
+//!      9    3 reserved, zero
+//!     12    4 raw_len     length of the content once decompressed
+//!     16    4 stored_len  length of the stored bytes that follow the header
+//!     20    4 crc32 of the stored bytes
+//!     24    4 crc32 of bytes 0..24 (the header)
+//!     28    … the stored bytes
+//! ```
+//!
+//! Reading checks, in order: the header's checksum, the stored bytes' checksum (cheap, and
+//! it catches a torn or rotten file before a decompressor sees it), the decompressed length,
+//! and last the SHA-256 of the decompressed content against the name. Only the last check
+//! proves that the file holds the chunk the manifest asked for: a file copied under another
+//! chunk's name, or a codec that decompresses wrongly, passes the first three.
+//!
+//! The **manifest** lists the chunks of one snapshot. It is 16 bytes of header, then a body
+//! that postcard encodes ([`Manifest`]):
+//!
+//! ```text
+//! offset size field
+//!      0    8 magic "RSMMAN01"
+//!      8    4 body_len
+//!     12    4 crc32 of bytes 0..12 followed by the body
+//!     16    … body: postcard of (last_index, last_term, log_time, [chunk id; n])
+//! ```
+
+use std::fmt;
+
+use distributed::storage::SnapshotMeta;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The first 8 bytes of a chunk file. The last two characters are the format version.
+pub const CHUNK_MAGIC: [u8; 8] = *b"RSMCHK01";
+/// The length of a chunk file's header.
+pub const CHUNK_HEADER_LEN: usize = 28;
+/// The first 8 bytes of a manifest file.
+pub const MANIFEST_MAGIC: [u8; 8] = *b"RSMMAN01";
+/// The length of a manifest's header.
+pub const MANIFEST_HEADER_LEN: usize = 16;
+
+/// The name of a chunk: the SHA-256 of its content (before compression).
+///
+/// A 32-bit CRC would be enough to detect damage, but not to name content: with names, two
+/// different chunks that collide would silently share one file. SHA-256 makes that as
+/// unlikely as anything in computing gets, which is why content-addressed stores (git's
+/// newer object format, restic, casync) use a cryptographic hash.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ChunkId(pub [u8; 32]);
+
+impl ChunkId {
+    /// The id of `content`.
+    pub fn of(content: &[u8]) -> ChunkId {
+        ChunkId(Sha256::digest(content).into())
+    }
+
+    /// The file name: 64 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// The id a file name stands for, if it is 64 lowercase hex digits.
+    pub fn from_hex(name: &str) -> Option<ChunkId> {
+        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return None;
+        }
+        let mut id = [0u8; 32];
+        for (i, byte) in id.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&name[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(ChunkId(id))
+    }
+}
+
+impl fmt::Debug for ChunkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChunkId({}…)", &self.to_hex()[..12])
+    }
+}
+
+impl fmt::Display for ChunkId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// How chunk files are compressed: a store option, recorded in each file's header, so a store
+/// reads files written under any codec (the id names the content, not its encoding).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Codec {
+    /// Stored as is.
+    None,
+    /// LZ4 block format (the `lz4_flex` crate, pure Rust): fast, modest ratio.
+    #[default]
+    Lz4,
+    /// Zstandard at `level` (the `zstd` crate, which builds the C library): slower, better
+    /// ratio. Only with the crate's `zstd` feature; otherwise [`FormatError::CodecUnavailable`].
+    Zstd {
+        /// Compression level, 1 (fast) to 22 (small); 3 is zstd's default.
+        level: i32,
+    },
+}
+
+impl Codec {
+    /// The codec byte of a chunk file's header.
+    pub fn tag(self) -> u8 {
+        match self {
+            Codec::None => 0,
+            Codec::Lz4 => 1,
+            Codec::Zstd { .. } => 2,
+        }
+    }
+}
+
+/// What one snapshot is made of: what it covers, the state's log time, and its chunks in
+/// order (chunk `k` of the state is `chunks[k]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// What the snapshot covers.
+    pub meta: SnapshotMeta,
+    /// The state machine's log time at `meta.last_index`.
+    pub log_time: u64,
+    /// The chunks, by id, in chunk order.
+    pub chunks: Vec<ChunkId>,
+}
+
+/// Why bytes are not a valid chunk file or manifest.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// The file ends before its header or its data does.
+    #[error("truncated: {needed} bytes needed, {found} found")]
+    Truncated {
+        /// Bytes the header says there are.
+        needed: usize,
+        /// Bytes there are.
+        found: usize,
+    },
+    /// Bytes after the data the header describes.
+    #[error("{0} bytes after the end of the data")]
+    TrailingBytes(usize),
+    /// The first 8 bytes are not the magic.
+    #[error("bad magic")]
+    BadMagic,
+    /// The header's checksum does not match.
+    #[error("header checksum mismatch: stored {stored:#010x}, computed {computed:#010x}")]
+    HeaderChecksum {
+        /// The CRC in the header.
+        stored: u32,
+        /// The CRC of the header's bytes.
+        computed: u32,
+    },
+    /// The data's checksum does not match.
+    #[error("data checksum mismatch: stored {stored:#010x}, computed {computed:#010x}")]
+    DataChecksum {
+        /// The CRC in the header.
+        stored: u32,
+        /// The CRC of the data.
+        computed: u32,
+    },
+    /// A codec byte no codec has.
+    #[error("unknown codec {0}")]
+    UnknownCodec(u8),
+    /// A codec this build does not include (zstd without the `zstd` feature).
+    #[error("codec {0} is not built in (enable the crate's `zstd` feature)")]
+    CodecUnavailable(&'static str),
+    /// The compressed bytes do not decompress, or not to `raw_len` bytes.
+    #[error("decompression failed: {0}")]
+    Decompress(String),
+    /// The content's SHA-256 is not the id the file was asked for.
+    #[error("content is chunk {found}, not {expected}")]
+    WrongContent {
+        /// The id asked for (the file's name).
+        expected: ChunkId,
+        /// The id of what the file holds.
+        found: ChunkId,
+    },
+    /// A manifest's body is not postcard of a [`Manifest`].
+    #[error("manifest body: {0}")]
+    Body(String),
+}
+
+/// The chunk file for `content`, compressed with `codec` (see [`compress`]).
+pub fn encode_chunk(content: &[u8], codec: Codec) -> Result<Vec<u8>, FormatError> {
+    todo!("Task 2: frame {} bytes compressed with {codec:?} by the byte table above", content.len())
+}
+
+/// The content of chunk `id` from the bytes of its file, verified as the module docs say, in
+/// that order (see [`decompress`]).
+pub fn decode_chunk(id: &ChunkId, file: &[u8]) -> Result<Vec<u8>, FormatError> {
+    todo!("Task 2: read and verify chunk {id} from a file of {} bytes", file.len())
+}
+
+/// The manifest file for `manifest`.
+pub fn encode_manifest(manifest: &Manifest) -> Vec<u8> {
+    todo!("Task 2: frame the manifest of {:?}", manifest.meta)
+}
+
+/// The manifest in `file`, or why it is not one.
+pub fn decode_manifest(file: &[u8]) -> Result<Manifest, FormatError> {
+    todo!("Task 2: read a manifest from {} bytes", file.len())
+}
+
+/// Given: `content` compressed with `codec` (the stored bytes of a chunk file).
+pub fn compress(content: &[u8], codec: Codec) -> Result<Vec<u8>, FormatError> {
+    match codec {
+        Codec::None => Ok(content.to_vec()),
+        Codec::Lz4 => Ok(lz4_flex::block::compress(content)),
+        Codec::Zstd { level } => zstd_compress(content, level),
+    }
+}
+
+/// Given: the content of a chunk file's stored bytes, by its codec byte `tag` and its
+/// `raw_len` (a result of another length is an error). It checks nothing else: the content
+/// must still be checked against the chunk's id.
+pub fn decompress(stored: &[u8], tag: u8, raw_len: usize) -> Result<Vec<u8>, FormatError> {
+    let content = match tag {
+        0 => stored.to_vec(),
+        1 => lz4_flex::block::decompress(stored, raw_len).map_err(|e| FormatError::Decompress(e.to_string()))?,
+        2 => zstd_decompress(stored, raw_len)?,
+        other => return Err(FormatError::UnknownCodec(other)),
+    };
+    if content.len() != raw_len {
+        return Err(FormatError::Decompress(format!("{} bytes, the header says {raw_len}", content.len())));
+    }
+    Ok(content)
+}
+
+#[cfg(feature = "zstd")]
+fn zstd_compress(content: &[u8], level: i32) -> Result<Vec<u8>, FormatError> {
+    zstd::bulk::compress(content, level).map_err(|e| FormatError::Decompress(e.to_string()))
+}
+
+#[cfg(feature = "zstd")]
+fn zstd_decompress(stored: &[u8], raw_len: usize) -> Result<Vec<u8>, FormatError> {
+    zstd::bulk::decompress(stored, raw_len).map_err(|e| FormatError::Decompress(e.to_string()))
+}
+
+#[cfg(not(feature = "zstd"))]
+fn zstd_compress(_content: &[u8], _level: i32) -> Result<Vec<u8>, FormatError> {
+    Err(FormatError::CodecUnavailable("zstd"))
+}
+
+#[cfg(not(feature = "zstd"))]
+fn zstd_decompress(_stored: &[u8], _raw_len: usize) -> Result<Vec<u8>, FormatError> {
+    Err(FormatError::CodecUnavailable("zstd"))
+}
