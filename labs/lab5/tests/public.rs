@@ -351,19 +351,27 @@ mod atomic {
         node.commit(2).unwrap();
         assert_eq!(node.apply_next().unwrap(), Some(1));
         // While a degraded read (served at once, at index 1) is reading its first key, another
-        // thread applies entry 2. A node that reads all keys from one state holds it off until
-        // the read is done; one that looks at the state once per key lets it in between. The
-        // reader gives it a window of 200 ms: a correct node never lets it in, so the window
-        // only costs time.
-        let applier: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::new(Mutex::new(None));
-        let (other, slot) = (node.clone(), Arc::clone(&applier));
+        // thread starts to apply entry 2, and a second reader arrives behind it. A node that
+        // reads all keys from one state holds both off until the read is done; one that takes
+        // the lock once per key lets the apply in between (the second reader waiting behind it
+        // keeps the first from jumping the queue). Each gets a window of 100 ms to get there: a
+        // correct node never lets them through, so the windows only cost time.
+        let threads: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::new(Mutex::new(Vec::new()));
+        let (other, slot) = (node.clone(), Arc::clone(&threads));
         *hook.lock().unwrap() = Some(Box::new(move || {
-            let (done, applied) = mpsc::channel();
-            *slot.lock().unwrap() = Some(thread::spawn(move || {
-                let _ = other.apply_next();
+            let (done, finished) = mpsc::channel();
+            let (applier, reader) = (other.clone(), other);
+            let applied = done.clone();
+            slot.lock().unwrap().push(thread::spawn(move || {
+                let _ = applier.apply_next();
+                let _ = applied.send(());
+            }));
+            let _ = finished.recv_timeout(Duration::from_millis(100));
+            slot.lock().unwrap().push(thread::spawn(move || {
+                let _ = reader.read_stale(&["a"], 0);
                 let _ = done.send(());
             }));
-            let _ = applied.recv_timeout(Duration::from_millis(200));
+            let _ = finished.recv_timeout(Duration::from_millis(100));
         }) as Hook);
         let read = node.read_stale(&["a", "b", "c"], 0).expect("a degraded read is served at once");
         let first = read.values[0].clone();
@@ -375,8 +383,11 @@ mod atomic {
             read.values,
             read.index
         );
-        let handle = applier.lock().unwrap().take();
-        handle.expect("the hook ran").join().unwrap();
+        let started: Vec<JoinHandle<()>> = threads.lock().unwrap().drain(..).collect();
+        assert_eq!(started.len(), 2, "the hook ran");
+        for thread in started {
+            thread.join().unwrap();
+        }
         assert_eq!(node.status().last_applied, 2);
     }
 }
