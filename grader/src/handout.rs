@@ -66,6 +66,22 @@ pub fn build_released(course: &Course, released: Option<&[LabNumber]>) -> Result
     }
 
     leave_out_chapters(&mut files, course, &labs)?;
+    // The student-side grader of the public tests, with the public rows of the points.
+    let selfgrade = root.join("selfgrade");
+    if selfgrade.join("Cargo.toml").is_file() {
+        add_tree(&mut files, root, &selfgrade, &[Path::new("target")])?;
+        let table = crate::points::PointsTable::load(&course.points_file())?;
+        let mut public = BTreeMap::new();
+        for &lab in &labs {
+            let mut points = table.lab(lab);
+            points.tests.retain(|test| test.visibility() == crate::points::Visibility::Visible);
+            public.insert(format!("lab{lab}"), points);
+        }
+        let text =
+            toml::to_string(&public).map_err(|error| GraderError::config(course.points_file(), error.to_string()))?;
+        let header = "# The public tests' points (written by the grader's export-handout from grader/points.toml).\n";
+        files.insert(PathBuf::from("selfgrade/points.toml"), format!("{header}{text}").into_bytes());
+    }
     files.insert(PathBuf::from("Cargo.toml"), handout_manifest(course, &labs, &files)?.into_bytes());
     if course.lockfile().is_file() {
         let lock = std::fs::read(course.lockfile()).map_err(GraderError::io("read", course.lockfile()))?;
@@ -135,6 +151,9 @@ fn handout_manifest(course: &Course, labs: &[u32], files: &BTreeMap<PathBuf, Vec
         text.parse().map_err(|error: toml::de::Error| GraderError::config(&path, error.to_string()))?;
     let mut members = vec!["labs/distributed".to_string()];
     members.extend(labs.iter().map(|lab| format!("labs/lab{lab}")));
+    if files.contains_key(Path::new("selfgrade/Cargo.toml")) {
+        members.push("selfgrade".to_string());
+    }
 
     let mut used = BTreeSet::new();
     for member in &members {
