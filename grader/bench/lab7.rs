@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use distributed::rng::TestRng;
-use distributed::storage::{SnapshotMeta, SnapshotStorage, StateMachineStorage};
+use distributed::storage::{SnapshotMeta, StateMachineStorage};
 use distributed::vfs::{FsRef, StatsFs, StdFs};
 use lab4::{Command, Op};
 use lab7::format::{compress, decompress, encode_chunk};
@@ -140,7 +140,8 @@ fn writer_stall(root: &std::path::Path) {
         });
         let mut samples = Vec::with_capacity(writes as usize);
         for i in 0..writes {
-            let entry = put(&mut rng, rng.below(KEYS), KEYS + i);
+            let key = rng.below(KEYS);
+            let entry = put(&mut rng, key, KEYS + i);
             let start = Instant::now();
             {
                 let mut guard = state.lock().unwrap();
