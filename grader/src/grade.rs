@@ -416,8 +416,16 @@ impl Grader {
         report.compiled = true;
 
         let budget = points.budget_secs.map(Duration::from_secs).unwrap_or(self.options.lab_budget);
+        let mut mode = self.options.mode;
+        if mode == Mode::Isolated && !crate::sandbox::reachable_by_others(grade_target.path()) {
+            mode = Mode::SameUser;
+            notes.push(format!(
+                "the tests ran as the grader's own user: {} is not reachable by other users, so the sandbox user could not run them",
+                grade_target.path().display()
+            ));
+        }
         let run_options = RunOptions {
-            mode: self.options.mode,
+            mode,
             limits: self.options.limits,
             scratch: grade_target.path().join("scratch"),
             deadline: Some(Instant::now() + budget),

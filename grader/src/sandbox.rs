@@ -224,6 +224,17 @@ impl Drop for UidLease {
     }
 }
 
+/// Whether another user can reach `path`: every existing directory on the way has the
+/// execute bit for others. The sandbox uid must reach the test executables; a course checked
+/// out under a private home directory cannot be graded in isolated mode.
+pub fn reachable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.ancestors()
+        .filter_map(|dir| std::fs::metadata(dir).ok())
+        .filter(|meta| meta.is_dir())
+        .all(|meta| meta.permissions().mode() & 0o001 != 0)
+}
+
 /// Gives `path` (a directory or file the grader made for one test) to `uid`.
 pub fn hand_over(path: &Path, uid: u32) -> std::io::Result<()> {
     std::os::unix::fs::chown(path, Some(uid), Some(uid))
