@@ -92,7 +92,9 @@ pub enum ReplicaError {
     /// On open: what is on disk does not fit together, and no recovery can make it: the log
     /// starts after the snapshot ends (a gap no entry covers), the persisted commit index lies
     /// past everything held, or the log disagrees with the snapshot at a committed index.
-    #[error("[recovery-equivalence] the replica's files do not fit together: {reason} (snapshot {snapshot:?}, log {log_first}..={log_last}, commit {commit})")]
+    #[error(
+        "[recovery-equivalence] the replica's files do not fit together: {reason} (snapshot {snapshot:?}, log {log_first}..={log_last}, commit {commit})"
+    )]
     Inconsistent {
         /// What does not fit.
         reason: String,

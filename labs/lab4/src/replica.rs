@@ -21,7 +21,9 @@
 
 use std::path::PathBuf;
 
-use distributed::storage::{Entry, HardState, Index, Snapshot, SnapshotMeta, SnapshotStorage, StateMachineStorage, Term};
+use distributed::storage::{
+    Entry, HardState, Index, Snapshot, SnapshotMeta, SnapshotStorage, StateMachineStorage, Term,
+};
 use distributed::vfs::FsRef;
 use lab1::WalOptions;
 use lab2::RecoveryMode;
@@ -79,7 +81,12 @@ impl<S: StateMachineStorage> Replica<S, SnapshotStore> {
     /// Opens (or creates) the replica in `dir`, with lab 3's snapshot store in
     /// `dir/snapshots`, starting from `state_machine` (an empty state) if there is no snapshot.
     /// See [`Replica::open_with_snapshots`] for what opening does.
-    pub fn open(fs: FsRef, dir: impl Into<PathBuf>, options: ReplicaOptions, state_machine: S) -> Result<Self, ReplicaError> {
+    pub fn open(
+        fs: FsRef,
+        dir: impl Into<PathBuf>,
+        options: ReplicaOptions,
+        state_machine: S,
+    ) -> Result<Self, ReplicaError> {
         let _ = (fs, dir.into(), options, state_machine);
         todo!("Task 3: open the snapshot store, then open_with_snapshots")
     }
@@ -106,7 +113,13 @@ impl<S: StateMachineStorage, P: SnapshotStorage> Replica<S, P> {
     /// Opening does **not** apply the log: the entries from `last_applied + 1` to the commit
     /// index are replayed by [`Replica::apply_committed`] (or [`Replica::apply_next`]), so that
     /// lab 5 can serve reads while it knows the replay is not finished.
-    pub fn open_with_snapshots(fs: FsRef, dir: impl Into<PathBuf>, options: ReplicaOptions, state_machine: S, snapshots: P) -> Result<Self, ReplicaError> {
+    pub fn open_with_snapshots(
+        fs: FsRef,
+        dir: impl Into<PathBuf>,
+        options: ReplicaOptions,
+        state_machine: S,
+        snapshots: P,
+    ) -> Result<Self, ReplicaError> {
         let _ = (fs, dir.into(), options, state_machine, snapshots);
         todo!("Task 3: open an empty replica (recovery in Task 6)")
     }

@@ -37,7 +37,7 @@ pub mod machine;
 mod node;
 
 pub use distributed::storage::{Entry, Index};
-pub use lab4::{Command, KvStore, Op, Replica, ReplicaOptions, Write};
 pub use error::{NodeError, ReadError};
+pub use lab4::{Command, KvStore, Op, Replica, ReplicaOptions, Write};
 pub use machine::{Machine, MachineError};
 pub use node::{Applier, Read, ReadNode, Status};
