@@ -41,6 +41,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
 use crate::check::panic_text;
+use crate::crash_trace::{self, CrashPoint, CrashTrace, Failure};
 use crate::rng::TestRng;
 use crate::vfs::{CrashMode, OpRecord, SimFs, SimFsConfig};
 
@@ -121,6 +122,8 @@ impl CrashExplorer {
         let steps = ops.len() as u64;
         let mut rng = TestRng::new(self.seed);
         let mut images_checked = 0;
+        // Acknowledgements recorded when the power went after each step, for the trace.
+        let mut acked_at = Vec::with_capacity(ops.len() + 1);
         for point in 0..=steps {
             let fs = SimFs::with_config(self.config);
             fs.crash_after(point);
@@ -147,6 +150,7 @@ impl CrashExplorer {
                     "the workload is not deterministic: its steps before crash point {point} differ from its first run"
                 );
             }
+            acked_at.push(acked.len() as u64);
             let mut modes = vec![CrashMode::Strict];
             modes.extend((0..self.torn_variants).map(|_| CrashMode::Torn { seed: rng.next_u64() }));
             modes.extend((0..self.reordered_variants).map(|_| CrashMode::Reordered { seed: rng.next_u64() }));
@@ -158,16 +162,72 @@ impl CrashExplorer {
                         0 => "none (the power was cut before the first step)".to_string(),
                         _ => ops[point as usize - 1].to_string(),
                     };
+                    let message = panic_text(payload.as_ref());
+                    let failure = Failed { message: &message, point, mode, seed: self.seed, acked_at: &acked_at };
+                    let trace = match failure.trace(&dry, &fs, &image).write() {
+                        Ok(path) => format!("{} (open it in the book's trace viewer)", path.display()),
+                        Err(e) => format!("not written: {e}"),
+                    };
                     panic!(
-                        "{}\n  crash point: after step {point} of {steps}; last step run: {last}\n  \
-                         disk image: {mode}; explorer seed: {:#x}",
-                        panic_text(payload.as_ref()),
+                        "{message}\n  crash point: after step {point} of {steps}; last step run: {last}\n  \
+                         disk image: {mode}; explorer seed: {:#x}\n  crash trace: {trace}",
                         self.seed
                     );
                 }
             }
         }
         Exploration { steps, crash_points: steps + 1, images_checked, ops }
+    }
+}
+
+/// A failed check, as the crash trace describes it.
+struct Failed<'a> {
+    message: &'a str,
+    point: u64,
+    mode: CrashMode,
+    seed: u64,
+    acked_at: &'a [u64],
+}
+
+impl Failed<'_> {
+    /// The trace of this failure: the workload's steps from its run without a crash (`dry`),
+    /// the crash of `crashed` that gave `image` (made again with a record: the same mode gives
+    /// the same image), and the steps the check ran on `image`.
+    fn trace(&self, dry: &SimFs, crashed: &SimFs, image: &SimFs) -> CrashTrace {
+        let mut steps = dry.trace_steps();
+        for step in &mut steps {
+            step.acked = self.acked_at.get(step.step as usize).copied();
+        }
+        let (_, disk) = crashed.crash_recorded(self.mode);
+        let (mode, mode_seed) = match self.mode {
+            CrashMode::Strict => ("strict", None),
+            CrashMode::Torn { seed } => ("torn", Some(seed)),
+            CrashMode::Reordered { seed } => ("reordered", Some(seed)),
+            CrashMode::ProcessExit => ("process-exit", None),
+        };
+        CrashTrace {
+            format: crash_trace::FORMAT.to_string(),
+            version: crash_trace::VERSION,
+            test: std::thread::current().name().filter(|name| *name != "main").unwrap_or("explore").to_string(),
+            replay: crash_trace::replay_of(self.message),
+            explorer_seed: format!("{:#x}", self.seed),
+            failure: Failure { invariant: crash_trace::invariant_of(self.message), message: self.message.to_string() },
+            crash: CrashPoint {
+                after_step: self.point,
+                steps: steps.len() as u64,
+                mode: mode.to_string(),
+                mode_seed: mode_seed.map(|seed| format!("{seed:#x}")),
+                acked: self.acked_at.last().copied().unwrap_or(0),
+            },
+            steps,
+            steps_omitted: 0,
+            files: disk.files,
+            files_omitted: 0,
+            directories: disk.directories,
+            directories_omitted: 0,
+            recovery: image.trace_steps(),
+            recovery_omitted: 0,
+        }
     }
 }
 

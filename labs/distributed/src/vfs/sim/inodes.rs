@@ -124,6 +124,8 @@ pub(super) struct Inode {
     pub durable: Contents,
     pub visible: Contents,
     pub pending: Vec<PendingWrite>,
+    /// The step that queued each pending write, for the crash trace.
+    pub pending_steps: Vec<u64>,
     /// Open handles: an inode with one keeps its space after its last name is removed.
     pub handles: usize,
 }
@@ -131,19 +133,27 @@ pub(super) struct Inode {
 impl Inode {
     /// An inode whose durable and visible contents are both `contents`, nothing pending.
     pub fn settled(contents: Contents) -> Inode {
-        Inode { durable: contents.clone(), visible: contents, pending: Vec::new(), handles: 0 }
+        Inode {
+            durable: contents.clone(),
+            visible: contents,
+            pending: Vec::new(),
+            pending_steps: Vec::new(),
+            handles: 0,
+        }
     }
 
-    /// Queues a write: visible now, durable at the next successful sync.
-    pub fn write(&mut self, write: PendingWrite) {
+    /// Queues a write, made by step `step`: visible now, durable at the next successful sync.
+    pub fn write(&mut self, write: PendingWrite, step: u64) {
         self.visible.apply(&write);
         self.pending.push(write);
+        self.pending_steps.push(step);
     }
 
     /// A sync: the pending writes become durable, or with `fail`, are dropped (they stay
     /// visible, but no crash keeps them).
     pub fn sync(&mut self, fail: bool) -> usize {
         let pending = std::mem::take(&mut self.pending);
+        self.pending_steps.clear();
         if !fail {
             for write in &pending {
                 self.durable.apply(write);
@@ -158,12 +168,16 @@ impl Inode {
     ///
     /// The order of the generator's draws is part of the contract: a seed gives the same
     /// image in every version of the kit, so a failure reported with a seed replays.
-    pub fn torn(&self, rng: &mut TestRng) -> Contents {
+    ///
+    /// Also returns what it kept of each pending write, for the crash trace.
+    pub fn torn_traced(&self, rng: &mut TestRng) -> (Contents, Fates) {
         let mut contents = self.durable.clone();
         let pending = &self.pending;
+        let mut fates = Fates { writes: pending.iter().map(|_| KeptPart::default()).collect(), grown: None };
         let keep = rng.below(pending.len() as u64 + 1) as usize;
-        for write in &pending[..keep] {
+        for (write, fate) in pending[..keep].iter().zip(&mut fates.writes) {
             contents.apply(write);
+            *fate = KeptPart::whole(write);
         }
         if let Some(torn) = pending.get(keep) {
             match torn {
@@ -178,17 +192,19 @@ impl Inode {
                     let kept = (cut - offset) as usize;
                     if kept > 0 {
                         contents.apply(&PendingWrite::Write { offset: *offset, data: data[..kept].to_vec() });
+                        fates.writes[keep].ranges.push((*offset, cut));
                     }
                 }
                 PendingWrite::SetLen(_) => {
                     if rng.coin() {
                         contents.apply(torn);
+                        fates.writes[keep] = KeptPart::whole(torn);
                     }
                 }
             }
-            self.maybe_grown(&mut contents, rng);
+            fates.grown = self.maybe_grown(&mut contents, rng);
         }
-        contents
+        (contents, fates)
     }
 
     /// One reordered outcome: the durable contents, then any subset of the pending writes'
@@ -197,9 +213,13 @@ impl Inode {
     /// kept twice holds its later content; then maybe a length that grew without its bytes.
     /// This is page-cache writeback: the kernel writes dirty pages back in whatever order it
     /// likes, and a power loss stops it anywhere.
-    pub fn reordered(&self, rng: &mut TestRng) -> Contents {
+    ///
+    /// Also returns what it kept of each pending write, for the crash trace.
+    pub fn reordered_traced(&self, rng: &mut TestRng) -> (Contents, Fates) {
         let mut contents = self.durable.clone();
+        let mut fates = Fates { writes: Vec::with_capacity(self.pending.len()), grown: None };
         for write in &self.pending {
+            let mut fate = KeptPart::default();
             match write {
                 PendingWrite::Write { offset, data } => {
                     let end = offset + data.len() as u64;
@@ -209,6 +229,10 @@ impl Inode {
                         if rng.coin() {
                             let slice = &data[(at - offset) as usize..(piece_end - offset) as usize];
                             contents.apply(&PendingWrite::Write { offset: at, data: slice.to_vec() });
+                            match fate.ranges.last_mut() {
+                                Some(last) if last.1 == at => last.1 = piece_end,
+                                _ => fate.ranges.push((at, piece_end)),
+                            }
                         }
                         at = piece_end;
                     }
@@ -216,28 +240,81 @@ impl Inode {
                 PendingWrite::SetLen(_) => {
                     if rng.coin() {
                         contents.apply(write);
+                        fate = KeptPart::whole(write);
                     }
                 }
             }
+            fates.writes.push(fate);
         }
         if !self.pending.is_empty() {
-            self.maybe_grown(&mut contents, rng);
+            fates.grown = self.maybe_grown(&mut contents, rng);
         }
-        contents
+        (contents, fates)
     }
 
     /// The file's size may have reached the disk before its data did: the gap reads as zeros
     /// (a hole) or as garbage (blocks allocated, never written).
-    fn maybe_grown(&self, contents: &mut Contents, rng: &mut TestRng) {
+    ///
+    /// Returns the grown range and whether it holds garbage, if the length grew.
+    fn maybe_grown(&self, contents: &mut Contents, rng: &mut TestRng) -> Option<Grown> {
         let visible_len = self.visible.bytes.len();
         if rng.coin() && visible_len > contents.bytes.len() {
             let start = contents.bytes.len();
             contents.grow_sparse(visible_len);
-            if rng.coin() {
+            let garbage = rng.coin();
+            if garbage {
                 rng.fill(&mut contents.bytes[start..]);
                 contents.allocated.insert(start as u64, visible_len as u64);
             }
+            return Some(Grown { from: start as u64, to: visible_len as u64, garbage });
         }
+        None
+    }
+}
+
+/// What a crash kept of one pending write: the byte ranges of the file it kept (for a
+/// `set_len`, `applied` alone says).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct KeptPart {
+    pub ranges: Vec<(u64, u64)>,
+    pub applied: bool,
+}
+
+impl KeptPart {
+    fn whole(write: &PendingWrite) -> KeptPart {
+        match write {
+            PendingWrite::Write { offset, data } => {
+                KeptPart { ranges: vec![(*offset, offset + data.len() as u64)], applied: true }
+            }
+            PendingWrite::SetLen(_) => KeptPart { ranges: Vec::new(), applied: true },
+        }
+    }
+}
+
+/// A length that reached the disk without its bytes: `from..to` reads as zeros or garbage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Grown {
+    pub from: u64,
+    pub to: u64,
+    pub garbage: bool,
+}
+
+/// What one crash kept of one inode's pending writes, in queue order.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Fates {
+    pub writes: Vec<KeptPart>,
+    pub grown: Option<Grown>,
+}
+
+impl Fates {
+    /// A strict crash: nothing pending kept.
+    pub fn lost(inode: &Inode) -> Fates {
+        Fates { writes: inode.pending.iter().map(|_| KeptPart::default()).collect(), grown: None }
+    }
+
+    /// A process exit: everything kept.
+    pub fn kept(inode: &Inode) -> Fates {
+        Fates { writes: inode.pending.iter().map(KeptPart::whole).collect(), grown: None }
     }
 }
 

@@ -41,9 +41,10 @@
 mod faults;
 mod inodes;
 mod namespace;
+mod record;
 mod trace;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -52,9 +53,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::{OpenMode, Vfs, VfsFile};
 use crate::rng::TestRng;
 use faults::Faults;
-use inodes::{Contents, Inode, InodeId, Inodes, PendingWrite};
+use inodes::{Contents, Fates, Inode, InodeId, Inodes, PendingWrite};
 use namespace::{KeepOps, Namespace, parent_of};
-use trace::Trace;
+pub(crate) use record::CrashRecord;
+use trace::{HEAD_BYTES, StepArgs, Trace};
 pub use trace::{OpKind, OpRecord};
 
 /// The unit a torn write is cut at: a prefix of whole sectors of a write may survive.
@@ -186,6 +188,12 @@ impl Disk {
 
     /// The disk a crash leaves behind.
     fn crash_image(&self, mode: CrashMode) -> Disk {
+        self.crash_image_traced(mode).0
+    }
+
+    /// [`Disk::crash_image`], and what the crash kept of each pending operation. The
+    /// generator's draws are the same either way, so a seed gives one image.
+    fn crash_image_traced(&self, mode: CrashMode) -> (Disk, ImageFates) {
         let mut rng = match mode {
             CrashMode::Torn { seed } | CrashMode::Reordered { seed } => TestRng::new(seed ^ self.seed),
             _ => TestRng::new(0),
@@ -196,26 +204,36 @@ impl Disk {
             CrashMode::Reordered { .. } => KeepOps::Subset,
             CrashMode::ProcessExit => KeepOps::All,
         };
-        let names = self.namespace.after_crash(keep, &mut rng);
+        let (names, dirs) = self.namespace.after_crash_traced(keep, &mut rng);
         let mut image = Disk::new(SimFsConfig { seed: self.seed.wrapping_add(1), capacity: self.faults.capacity });
+        let mut files = BTreeMap::new();
         // Inodes are visited in id order so the image depends only on the seed.
         let mut reachable: Vec<InodeId> = names.values().copied().collect();
         reachable.sort_unstable();
         reachable.dedup();
         for id in reachable {
             let inode = self.inodes.get(id);
-            let contents: Contents = match mode {
-                CrashMode::Strict => inode.durable.clone(),
-                CrashMode::ProcessExit => inode.visible.clone(),
-                CrashMode::Torn { .. } => inode.torn(&mut rng),
-                CrashMode::Reordered { .. } => inode.reordered(&mut rng),
+            let (contents, fates) = match mode {
+                CrashMode::Strict => (inode.durable.clone(), Fates::lost(inode)),
+                CrashMode::ProcessExit => (inode.visible.clone(), Fates::kept(inode)),
+                CrashMode::Torn { .. } => inode.torn_traced(&mut rng),
+                CrashMode::Reordered { .. } => inode.reordered_traced(&mut rng),
             };
             image.inodes.table.insert(id, Inode::settled(contents));
+            files.insert(id, fates);
         }
         image.inodes.next_id = self.inodes.next_id;
         image.namespace = Namespace::settled(names, self.namespace.dirs.clone());
-        image
+        (image, ImageFates { dirs, files })
     }
+}
+
+/// What one crash kept: per directory, whether each pending operation survived; per inode the
+/// image holds, what survived of each pending write.
+#[derive(Debug, Default)]
+struct ImageFates {
+    dirs: BTreeMap<PathBuf, Vec<bool>>,
+    files: BTreeMap<InodeId, Fates>,
 }
 
 /// The simulated disk. Cheap to clone: clones share one disk.
@@ -293,6 +311,23 @@ impl SimFs {
         let mut disk = self.lock();
         disk.trace.powered_off = true;
         SimFs { disk: Arc::new(Mutex::new(disk.crash_image(mode))) }
+    }
+
+    /// [`SimFs::crash`], and the record of what the crash kept that the crash trace shows:
+    /// every file's durable and pending bytes, every directory's durable and pending names, and
+    /// which pending operations the image holds. The same mode gives the same image as `crash`.
+    pub(crate) fn crash_recorded(&self, mode: CrashMode) -> (SimFs, CrashRecord) {
+        let mut disk = self.lock();
+        disk.trace.powered_off = true;
+        let (image, fates) = disk.crash_image_traced(mode);
+        let record = record::record(&disk, &fates, &image);
+        (SimFs { disk: Arc::new(Mutex::new(image)) }, record)
+    }
+
+    /// Every mutating step so far, with the numbers and first bytes the crash trace shows.
+    pub(crate) fn trace_steps(&self) -> Vec<crate::crash_trace::Step> {
+        let disk = self.lock();
+        disk.trace.ops.iter().zip(&disk.trace.args).map(|(op, args)| record::step(op, args)).collect()
     }
 
     /// The next `count` file syncs fail with EIO, and each drops the file's pending writes
@@ -515,7 +550,8 @@ impl Vfs for SimFs {
             return Err(io::Error::new(io::ErrorKind::IsADirectory, format!("{}: is a directory", to.display())));
         }
         disk.namespace.rename(&from, &to, inode);
-        disk.trace.record(OpKind::Rename, &from, format!("-> {}", to.display()), false);
+        let args = StepArgs { to: Some(to.clone()), ..StepArgs::default() };
+        disk.trace.record_args(OpKind::Rename, &from, format!("-> {}", to.display()), false, args);
         Ok(())
     }
 
@@ -609,14 +645,18 @@ impl VfsFile for SimFile {
             let fits =
                 disk.inodes.get(self.inode).visible.allocated.prefix_that_fits(offset, len as u64, free) as usize;
             if fits == 0 {
-                disk.trace.record(OpKind::Write, &name, format!("@{offset} +{} bytes", data.len()), true);
+                let args = StepArgs { offset: Some(offset), len: Some(data.len() as u64), ..StepArgs::default() };
+                disk.trace.record_args(OpKind::Write, &name, format!("@{offset} +{} bytes", data.len()), true, args);
                 return Err(io::Error::new(io::ErrorKind::StorageFull, "simulated disk full"));
             }
             len = fits;
         }
-        let stored = disk.faults.stored_bytes(&data[..len], disk.seed ^ (disk.trace.steps() + 1));
-        disk.inodes.get_mut(self.inode).write(PendingWrite::Write { offset, data: stored });
-        disk.trace.record(OpKind::Write, &name, format!("@{offset} +{len} bytes"), false);
+        let step = disk.trace.steps() + 1;
+        let stored = disk.faults.stored_bytes(&data[..len], disk.seed ^ step);
+        let head = stored[..stored.len().min(HEAD_BYTES)].to_vec();
+        disk.inodes.get_mut(self.inode).write(PendingWrite::Write { offset, data: stored }, step);
+        let args = StepArgs { offset: Some(offset), len: Some(len as u64), to: None, head };
+        disk.trace.record_args(OpKind::Write, &name, format!("@{offset} +{len} bytes"), false, args);
         Ok(len)
     }
 
@@ -631,8 +671,10 @@ impl VfsFile for SimFile {
         let mut disk = self.fs.lock();
         disk.trace.check_power()?;
         let name = disk.namespace.name_of(self.inode);
-        disk.inodes.get_mut(self.inode).write(PendingWrite::SetLen(len));
-        disk.trace.record(OpKind::SetLen, &name, format!("= {len}"), false);
+        let step = disk.trace.steps() + 1;
+        disk.inodes.get_mut(self.inode).write(PendingWrite::SetLen(len), step);
+        let args = StepArgs { len: Some(len), ..StepArgs::default() };
+        disk.trace.record_args(OpKind::SetLen, &name, format!("= {len}"), false, args);
         Ok(())
     }
 

@@ -140,31 +140,48 @@ impl Namespace {
         self.visible.values().chain(self.durable.values()).copied().chain(pending).collect()
     }
 
-    /// The names after a crash that keeps `keep` of the pending operations.
-    pub fn after_crash(&self, keep: KeepOps, rng: &mut TestRng) -> BTreeMap<PathBuf, InodeId> {
-        match keep {
-            KeepOps::None => self.durable.clone(),
-            KeepOps::All => self.visible.clone(),
+    /// The names after a crash that keeps `keep` of the pending operations, and for each
+    /// directory with pending operations whether the crash kept each of them, in queue order
+    /// (for the crash trace).
+    pub fn after_crash_traced(
+        &self,
+        keep: KeepOps,
+        rng: &mut TestRng,
+    ) -> (BTreeMap<PathBuf, InodeId>, BTreeMap<PathBuf, Vec<bool>>) {
+        let mut fates: BTreeMap<PathBuf, Vec<bool>> = BTreeMap::new();
+        let names = match keep {
+            KeepOps::None | KeepOps::All => {
+                let kept = matches!(keep, KeepOps::All);
+                for (dir, ops) in &self.pending {
+                    fates.insert(dir.clone(), vec![kept; ops.len()]);
+                }
+                if kept { self.visible.clone() } else { self.durable.clone() }
+            }
             KeepOps::Prefix => {
                 let mut names = self.durable.clone();
-                for ops in self.pending.values() {
+                for (dir, ops) in &self.pending {
                     let keep = rng.below(ops.len() as u64 + 1) as usize;
                     for op in &ops[..keep] {
                         op.apply(&mut names);
                     }
+                    fates.insert(dir.clone(), (0..ops.len()).map(|k| k < keep).collect());
                 }
                 names
             }
             KeepOps::Subset => {
                 let mut names = self.durable.clone();
-                for ops in self.pending.values() {
+                for (dir, ops) in &self.pending {
+                    let mut kept = vec![false; ops.len()];
                     for k in kept_subset(ops, rng) {
                         ops[k].apply(&mut names);
+                        kept[k] = true;
                     }
+                    fates.insert(dir.clone(), kept);
                 }
                 names
             }
-        }
+        };
+        (names, fates)
     }
 }
 

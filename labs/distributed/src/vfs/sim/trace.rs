@@ -69,10 +69,27 @@ impl fmt::Display for OpRecord {
     }
 }
 
+/// What the crash trace shows of a step besides its [`OpRecord`]: the numbers the viewer
+/// replays the disk from, and the first bytes a write stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct StepArgs {
+    pub offset: Option<u64>,
+    pub len: Option<u64>,
+    /// A rename's new name.
+    pub to: Option<PathBuf>,
+    /// The first [`HEAD_BYTES`] bytes a write stored.
+    pub head: Vec<u8>,
+}
+
+/// How many bytes of each write the trace keeps for its preview.
+pub(crate) const HEAD_BYTES: usize = 32;
+
 /// The steps so far, and whether the power is still on.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Trace {
     pub ops: Vec<OpRecord>,
+    /// Parallel to `ops`.
+    pub args: Vec<StepArgs>,
     /// The last step allowed to run, if a crash point is set.
     pub crash_after: Option<u64>,
     pub powered_off: bool,
@@ -85,8 +102,14 @@ impl Trace {
 
     /// Records a completed mutating step and cuts the power if it was the last one allowed.
     pub fn record(&mut self, kind: OpKind, path: &Path, detail: String, failed: bool) {
+        self.record_args(kind, path, detail, failed, StepArgs::default());
+    }
+
+    /// [`Trace::record`] with the numbers and bytes the crash trace shows.
+    pub fn record_args(&mut self, kind: OpKind, path: &Path, detail: String, failed: bool, args: StepArgs) {
         let step = self.ops.len() as u64 + 1;
         self.ops.push(OpRecord { step, kind, path: path.to_path_buf(), detail, failed });
+        self.args.push(args);
         if self.crash_after == Some(step) {
             self.powered_off = true;
         }
