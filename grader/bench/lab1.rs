@@ -7,8 +7,11 @@
 //! - unsynced appends of 4 KiB entries against `write()` of the same record bytes, one record
 //!   per call and in 256 KiB chunks;
 //! - appends synced one by one against `write()` + `fdatasync()` of the same bytes;
-//! - group commit with 1, 4 and 16 writers against one synced writer, and 16 writers against
-//!   the physical limit of syncing 16 records at a time.
+//! - group commit with 1, 4 and 16 writers against one synced writer, and 4 and 16 writers
+//!   against the physical limit of syncing 4 and 16 records at a time (one `write()` of the
+//!   batch, one `fdatasync()`).
+//!
+//! The synced rows are the median of five interleaved rounds.
 //!
 //! Ratios, not absolute numbers, are what carry from one machine to another: both sides of
 //! each ratio ran on the same disk, minutes apart.
@@ -29,8 +32,9 @@ use lab1::{SyncPolicy, Wal, WalError, WalOptions};
 
 const DATA_LEN: usize = 4096;
 const UNSYNCED_ENTRIES: u64 = 16_384; // 64 MiB of data
-const SYNCED_ENTRIES: u64 = 300;
-const GROUP_APPENDS: u64 = 1_200;
+const SYNCED_ENTRIES: u64 = 200;
+const GROUP_APPENDS: u64 = 960;
+const ROUNDS: usize = 5;
 
 fn entry(index: u64) -> Entry {
     let mut data = vec![0u8; DATA_LEN];
@@ -98,32 +102,27 @@ fn unsynced(root: &Path) -> (f64, f64, f64) {
     (best_wal, best_raw, best_chunked)
 }
 
-fn synced(root: &Path) -> (f64, f64, f64) {
-    let records = record_bytes(SYNCED_ENTRIES);
-    let mut raw = raw_file(root, "raw-synced");
+/// Appends per second of `count` records written and synced `batch` at a time with raw
+/// `write()` + `fdatasync()`: the physical limit for `batch` appends sharing one sync.
+fn raw_synced(root: &Path, records: &[Vec<u8>], batch: usize) -> f64 {
+    let mut raw = raw_file(root, &format!("raw-synced-{batch}"));
     let start = Instant::now();
-    for record in &records {
-        raw.write_all(record).expect("raw write");
-        raw.sync_data().expect("raw fdatasync");
-    }
-    let raw_rate = per_second(SYNCED_ENTRIES, start.elapsed());
-
-    // The physical limit for 16 records per sync, to compare group commit of 16 writers with.
-    let mut raw = raw_file(root, "raw-synced-16");
-    let start = Instant::now();
-    for group in records.chunks(16) {
+    for group in records.chunks(batch) {
         raw.write_all(&group.concat()).expect("raw write");
         raw.sync_data().expect("raw fdatasync");
     }
-    let raw_16_rate = per_second(SYNCED_ENTRIES, start.elapsed());
+    per_second(records.len() as u64, start.elapsed())
+}
 
-    let wal = open_wal(root, "wal-synced", SyncPolicy::EveryAppend);
+/// Appends per second under `EveryAppend`, one writer.
+fn wal_synced(root: &Path, round: usize) -> f64 {
+    let wal = open_wal(root, &format!("wal-synced-{round}"), SyncPolicy::EveryAppend);
     let entries: Vec<Entry> = (1..=SYNCED_ENTRIES).map(entry).collect();
     let start = Instant::now();
     for e in &entries {
         wal.append(std::slice::from_ref(e)).expect("append");
     }
-    (per_second(SYNCED_ENTRIES, start.elapsed()), raw_rate, raw_16_rate)
+    per_second(SYNCED_ENTRIES, start.elapsed())
 }
 
 /// Appends at the next free index, retrying when another writer took it.
@@ -144,7 +143,7 @@ fn group_commit(root: &Path, writers: u64) -> (f64, f64) {
     let stats = StatsFs::new(Arc::new(StdFs::new(fresh_dir(root, &format!("wal-group-{writers}")))));
     let wal = open_wal_on(Arc::new(stats.clone()), SyncPolicy::GroupCommit);
     let data = entry(0).data;
-    let per_writer = GROUP_APPENDS / writers;
+    let per_writer = if writers == 1 { SYNCED_ENTRIES } else { GROUP_APPENDS / writers };
     let start = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..writers {
@@ -159,15 +158,46 @@ fn group_commit(root: &Path, writers: u64) -> (f64, f64) {
     (per_second(appends, start.elapsed()), appends as f64 / stats.stats().total().syncs.max(1) as f64)
 }
 
+/// The synced measurements of one round, each side of each ratio moments apart.
+struct Round {
+    raw: f64,
+    wal: f64,
+    raw_batches: [(usize, f64); 2],
+    groups: Vec<(u64, (f64, f64))>,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 fn main() {
     let root = bench_root("lab1-bench");
 
     let (wal_unsynced, raw_unsynced, raw_chunked) = unsynced(&root);
-    let (wal_synced, raw_synced, raw_synced_16) = synced(&root);
-    let groups: Vec<(u64, (f64, f64))> = [1, 4, 16].iter().map(|&w| (w, group_commit(&root, w))).collect();
+    // Synced rows: ROUNDS interleaved rounds, each ratio taken within its round, the median
+    // reported: the latency of `fdatasync` on a shared virtual disk wanders from second to
+    // second, and interleaving puts both sides of a ratio in the same weather.
+    let records = record_bytes(GROUP_APPENDS);
+    let rounds: Vec<Round> = (0..ROUNDS)
+        .map(|round| Round {
+            raw: raw_synced(&root, &records[..SYNCED_ENTRIES as usize], 1),
+            wal: wal_synced(&root, round),
+            raw_batches: [4, 16].map(|batch| (batch, raw_synced(&root, &records, batch))),
+            groups: [1, 4, 16].iter().map(|&w| (w, group_commit(&root, w))).collect(),
+        })
+        .collect();
     let _ = std::fs::remove_dir_all(&root);
 
+    let med = |f: &dyn Fn(&Round) -> f64| median(rounds.iter().map(f).collect());
+    let group = |r: &Round, writers: u64| r.groups.iter().find(|(w, _)| *w == writers).map_or(0.0, |(_, g)| g.0);
+    let per_sync = |r: &Round, writers: u64| r.groups.iter().find(|(w, _)| *w == writers).map_or(0.0, |(_, g)| g.1);
+    let batch = |r: &Round, size: usize| r.raw_batches.iter().find(|(b, _)| *b == size).map_or(0.0, |(_, rate)| *rate);
+    let (wal_synced, raw_synced) = (med(&|r| r.wal), med(&|r| r.raw));
+
     println!("Machine: {}", machine(&root));
+    println!();
+    println!("Synced rows: median of {ROUNDS} interleaved rounds (rates, and each ratio computed within its round).");
     println!();
     println!("| measurement | log (appends/s) | baseline (appends/s) | ratio |");
     println!("|---|---:|---:|---:|");
@@ -181,18 +211,32 @@ fn main() {
     );
     println!(
         "| appends synced one by one vs raw `write()` + `fdatasync()` | {wal_synced:.0} | {raw_synced:.0} | {:.2}× |",
-        wal_synced / raw_synced
+        med(&|r| r.wal / r.raw)
     );
-    let sixteen = groups.iter().find(|(writers, _)| *writers == 16).map_or(0.0, |(_, (rate, _))| *rate);
-    for (writers, (rate, per_sync)) in groups {
+    for writers in [1, 4, 16] {
         println!(
-            "| group commit, {writers} writer{} ({per_sync:.1} appends per sync) vs one synced writer | {rate:.0} | {wal_synced:.0} | {:.2}× |",
+            "| group commit, {writers} writer{} ({:.1} appends per sync) vs one synced writer | {:.0} | {wal_synced:.0} | {:.2}× |",
             if writers == 1 { "" } else { "s" },
-            rate / wal_synced
+            med(&|r| per_sync(r, writers)),
+            med(&|r| group(r, writers)),
+            med(&|r| group(r, writers) / r.wal)
         );
     }
     println!(
-        "| group commit, 16 writers vs raw `write()` + `fdatasync()` of 16 records at a time | {sixteen:.0} | {raw_synced_16:.0} | {:.2}× |",
-        sixteen / raw_synced_16
+        "| group commit, 1 writer vs raw `write()` + `fdatasync()` | {:.0} | {raw_synced:.0} | {:.2}× |",
+        med(&|r| group(r, 1)),
+        med(&|r| group(r, 1) / r.raw)
+    );
+    println!(
+        "| group commit, 16 writers vs raw `write()` + `fdatasync()` of 16 records at a time | {:.0} | {:.0} | {:.2}× |",
+        med(&|r| group(r, 16)),
+        med(&|r| batch(r, 16)),
+        med(&|r| group(r, 16) / batch(r, 16))
+    );
+    println!(
+        "| group commit, 4 writers vs raw `write()` + `fdatasync()` of 4 records at a time | {:.0} | {:.0} | {:.2}× |",
+        med(&|r| group(r, 4)),
+        med(&|r| batch(r, 4)),
+        med(&|r| group(r, 4) / batch(r, 4))
     );
 }

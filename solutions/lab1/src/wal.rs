@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use distributed::storage::{Entry, Index, LogStorage, Term};
 use distributed::vfs::FsRef;
@@ -19,7 +20,9 @@ pub enum SyncPolicy {
     EveryAppend,
     /// Appends from concurrent threads share syncs: one thread (the leader) syncs for every
     /// append written so far, the others wait for it. Each append still returns only once
-    /// durable.
+    /// durable. When several threads took part in the last sync, the leader first waits (at
+    /// most as long as that sync took) for them to write again, so that one sync carries all of
+    /// them; a single writer never waits.
     GroupCommit,
     /// Appends return once written; only [`Wal::sync`] makes them durable.
     Never,
@@ -71,8 +74,15 @@ pub struct Wal {
     options: WalOptions,
     state: Mutex<State>,
     commit: Mutex<Commit>,
+    /// Signalled when the durable watermark moves or the log fails.
     durable: Condvar,
+    /// Signalled when a gathering leader has the appends it waits for.
+    gathered: Condvar,
 }
+
+/// The longest a group-commit leader waits for the other writers before it syncs, whatever the
+/// last sync took: a bound for a disk that stalled once.
+const MAX_GATHER: Duration = Duration::from_millis(10);
 
 #[derive(Debug)]
 struct State {
@@ -91,9 +101,25 @@ struct State {
 struct Commit {
     /// Every append with a ticket up to this is durable.
     durable: u64,
-    /// A thread is syncing on behalf of the others.
+    /// The highest ticket that reached [`Wal::wait_durable`]: every append up to it is written.
+    arrived: u64,
+    /// A thread is syncing on behalf of the others, or gathering them before it does.
     leader: bool,
+    /// The leader is waiting in [`Wal::gather`].
+    gathering: bool,
     failed: bool,
+    /// How many appends were waiting when the last sync ended (those it covered and those
+    /// written while it ran): how many writers take part, which the next leader waits for.
+    writers: u64,
+    /// How long the last sync took: the longest the next leader waits for them.
+    last_sync: Duration,
+}
+
+impl Commit {
+    /// Appends written and waiting for a sync.
+    fn pending(&self) -> u64 {
+        self.arrived.saturating_sub(self.durable)
+    }
 }
 
 impl State {
@@ -220,8 +246,9 @@ impl Wal {
             dir,
             options,
             state: Mutex::new(state),
-            commit: Mutex::new(Commit::default()),
+            commit: Mutex::new(Commit { writers: 1, ..Commit::default() }),
             durable: Condvar::new(),
+            gathered: Condvar::new(),
         })
     }
 
@@ -384,6 +411,7 @@ impl Wal {
         state.poisoned = true;
         self.lock_commit().failed = true;
         self.durable.notify_all();
+        self.gathered.notify_all();
         error
     }
 
@@ -494,10 +522,15 @@ impl Wal {
     }
 
     /// Group commit: returns once the append with `ticket` is durable. The first waiter to
-    /// find no sync in flight becomes the leader and syncs everything written so far, outside
-    /// the state lock; the rest wait for it.
+    /// find no sync in flight becomes the leader: it gathers the other writers (see
+    /// [`Wal::gather`]), then syncs everything written so far, outside the state lock; the rest
+    /// wait for it.
     fn wait_durable(&self, ticket: u64) -> Result<(), WalError> {
         let mut commit = self.lock_commit();
+        commit.arrived = commit.arrived.max(ticket);
+        if commit.gathering && commit.pending() >= commit.writers {
+            self.gathered.notify_one();
+        }
         loop {
             if commit.failed {
                 return Err(WalError::Poisoned);
@@ -511,17 +544,52 @@ impl Wal {
             }
             commit = self.durable.wait(commit).unwrap_or_else(|poisoned| poisoned.into_inner());
         }
-        drop(commit);
+        drop(self.gather(commit));
+        let started = Instant::now();
         let outcome = self.sync_as_leader();
+        let took = started.elapsed();
         let mut commit = self.lock_commit();
         commit.leader = false;
         match &outcome {
-            Ok(target) => commit.durable = commit.durable.max(*target),
+            Ok(target) => {
+                commit.writers = commit.arrived.max(*target).saturating_sub(commit.durable).max(1);
+                commit.durable = commit.durable.max(*target);
+                commit.last_sync = took;
+            }
             Err(_) => commit.failed = true,
         }
         drop(commit);
         self.durable.notify_all();
         outcome.map(|_| ())
+    }
+
+    /// The leader's wait before it syncs, so that one sync carries every writer rather than
+    /// about half of them.
+    ///
+    /// Writers that the last sync acknowledged are on their way back with their next append;
+    /// a leader that synced at once would carry only the few already waiting, and the rest
+    /// would wait for the whole of its sync and then for the next. So the leader waits until as
+    /// many appends are pending as were waiting when the last sync ended, or until as long as
+    /// that sync took has passed (a writer that left costs one such wait, after which the count
+    /// adapts). With one writer that count is one, its own append: it never waits.
+    /// PostgreSQL's `commit_delay` is the same idea with a fixed delay, taken only when at
+    /// least `commit_siblings` other transactions are active.
+    fn gather<'a>(&self, mut commit: MutexGuard<'a, Commit>) -> MutexGuard<'a, Commit> {
+        if commit.pending() >= commit.writers {
+            return commit;
+        }
+        let deadline = Instant::now() + commit.last_sync.min(MAX_GATHER);
+        commit.gathering = true;
+        while !commit.failed && commit.pending() < commit.writers {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            commit =
+                self.gathered.wait_timeout(commit, deadline - now).unwrap_or_else(|poisoned| poisoned.into_inner()).0;
+        }
+        commit.gathering = false;
+        commit
     }
 
     /// Writes out what is buffered, then syncs it outside the state lock; returns the ticket
