@@ -163,6 +163,10 @@ pub struct TestReport {
     /// What the test printed, cut to the limit.
     pub output: String,
     pub duration_secs: f64,
+    /// The crash trace of a failed visible test (the kit's JSON format, which the book's trace
+    /// viewer opens); never one of a hidden test, whose workload the student does not see.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crash_trace: Option<serde_json::Value>,
 }
 
 impl TestReport {
@@ -520,17 +524,23 @@ impl Grader {
             };
         }
         let runs = run_tests(&jobs, &run_options, stop)?;
-        for ((index, _), run) in pending.into_iter().zip(runs) {
+        let mut traces: Vec<Option<String>> = vec![None; points.tests.len()];
+        for ((index, spec), run) in pending.into_iter().zip(runs) {
+            let trace = run.trace.filter(|_| spec.visibility() == Visibility::Visible);
             results[index] = Some((run.status, run.message, run.output, run.duration));
+            traces[index] = trace;
         }
         report.tests = points
             .tests
             .iter()
             .zip(results)
-            .map(|(spec, result)| {
+            .zip(traces)
+            .map(|((spec, result), trace)| {
                 let (status, message, output, duration) =
                     result.unwrap_or((TestStatus::NotRun, String::new(), String::new(), Duration::ZERO));
-                test_report(lab, spec, status, message, output, duration)
+                let mut report = test_report(lab, spec, status, message, output, duration);
+                report.crash_trace = trace.and_then(|json| serde_json::from_str(&json).ok());
+                report
             })
             .collect();
         report.score = report.tests.iter().map(|test| test.score).sum();
@@ -759,5 +769,6 @@ fn test_report(
         message,
         output,
         duration_secs: duration.as_secs_f64(),
+        crash_trace: None,
     }
 }

@@ -74,7 +74,50 @@ pub struct TestRun {
     /// Everything the process printed, cut to the limit.
     pub output: String,
     pub duration: Duration,
+    /// The crash trace a failed crash check left (see [`read_crash_trace`]), as JSON the grader
+    /// rewrote from what it parsed.
+    pub trace: Option<String>,
 }
+
+/// The most bytes of a crash trace the grader reads: the kit's bound
+/// (`distributed::crash_trace::MAX_BYTES`).
+pub const TRACE_CAP: u64 = 512 * 1024;
+
+/// The crash trace the test `test` left in its private directory `place`, if any, read as
+/// hostile input: the test ran the submission's code in the same process that wrote it, so
+/// the file may be anything. The directory must be a real directory of the place (not a
+/// link), the file a regular file opened without following links, at most [`TRACE_CAP`]
+/// bytes, and a JSON object of the kit's format and version; the grader then writes its own
+/// serialization of what it parsed. Reports show it as text, and the book's viewer shows every
+/// string of it as text.
+pub fn read_crash_trace(place: &Path, test: &str) -> Option<String> {
+    let dir = place.join(TRACE_DIR);
+    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    if !meta.file_type().is_dir() {
+        return None;
+    }
+    let bytes = crate::submission::read_capped(&dir.join(trace_file_name(test)), TRACE_CAP).ok()?;
+    let trace: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let known = trace.get("format").and_then(|f| f.as_str()) == Some("durable-storage-crash-trace")
+        && trace.get("version").and_then(|v| v.as_u64()) == Some(1);
+    known.then(|| trace.to_string())
+}
+
+/// The name the kit gives the trace of `test` (`distributed::crash_trace::file_name`; a test
+/// checks that the two agree).
+fn trace_file_name(test: &str) -> String {
+    let stem: String = test
+        .replace("::", "__")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .take(150)
+        .collect();
+    let stem = if stem.is_empty() { "explore".to_string() } else { stem };
+    format!("{stem}.json")
+}
+
+/// The directory of a test's private place where it writes its crash trace (`LAB_TRACE_DIR`).
+const TRACE_DIR: &str = "crash-traces";
 
 /// One test to run.
 #[derive(Clone, Debug)]
@@ -209,6 +252,7 @@ pub fn run_tests(
                             message: "not run: the lab's time budget was spent before this test could start".into(),
                             output: String::new(),
                             duration: Duration::ZERO,
+                            trace: None,
                         });
                         continue;
                     }
@@ -240,6 +284,7 @@ pub fn run_tests(
                 message: "not run: the check already had its answer".into(),
                 output: String::new(),
                 duration: Duration::ZERO,
+                trace: None,
             })
         })
         .collect())
@@ -258,7 +303,8 @@ fn test_command(executable: &Path, options: &RunOptions, place: &TestPlace) -> C
         .env("CARGO_MANIFEST_DIR", &options.package_dir)
         .env("RUST_BACKTRACE", "0")
         .env("HOME", place.path())
-        .env("TMPDIR", place.path());
+        .env("TMPDIR", place.path())
+        .env("LAB_TRACE_DIR", place.path().join(TRACE_DIR));
     for knob in [
         "LAB_SEED",
         "PROPTEST_CASES",
@@ -305,6 +351,16 @@ fn run_one(job: &TestJob, options: &RunOptions) -> Result<TestRun> {
         None => job.timeout,
     };
     let outcome = run_with_timeout(command, timeout, options.output_limit);
+    let trace = match &outcome {
+        Ok(outcome) if outcome.termination != Termination::Exited(0) => {
+            // Nothing of the test may still run while its trace is read.
+            if let Some(uid) = place.uid {
+                kill_user(uid);
+            }
+            read_crash_trace(place.path(), &job.name)
+        }
+        _ => None,
+    };
     place.clean_up();
     let outcome = match outcome {
         Ok(outcome) => outcome,
@@ -315,6 +371,7 @@ fn run_one(job: &TestJob, options: &RunOptions) -> Result<TestRun> {
                 message: format!("failed: the test process could not be started: {error}"),
                 output: String::new(),
                 duration: Duration::ZERO,
+                trace: None,
             });
         }
     };
@@ -330,7 +387,8 @@ fn run_one(job: &TestJob, options: &RunOptions) -> Result<TestRun> {
                    (a forged pass: the code printed libtest's lines or ended the process early)"
             .into();
     }
-    Ok(TestRun { status, message, output, duration: outcome.duration })
+    let trace = trace.filter(|_| status != TestStatus::Passed);
+    Ok(TestRun { status, message, output, duration: outcome.duration, trace })
 }
 
 /// Reads a test's fate from how its process ended and what libtest printed.
@@ -408,6 +466,44 @@ mod tests {
             message,
             "[durability] entry 7 lost after a crash\n  replay: LAB_SEED=0x2a cargo test -p lab1 --test public -- --exact wal::appends"
         );
+    }
+
+    #[test]
+    fn the_trace_file_name_is_the_kits() {
+        for test in ["crash::every_point", "a b/../c", "", "x::y::z-1"] {
+            assert_eq!(trace_file_name(test), distributed::crash_trace::file_name(test));
+        }
+        assert_eq!(TRACE_CAP, distributed::crash_trace::MAX_BYTES as u64);
+    }
+
+    #[test]
+    fn a_crash_trace_is_read_only_from_a_real_file_of_the_right_format() {
+        let place = tempfile::tempdir().unwrap();
+        let test = "crash::every_point";
+        assert_eq!(read_crash_trace(place.path(), test), None, "no directory, no trace");
+        let dir = place.path().join(TRACE_DIR);
+        std::fs::create_dir(&dir).unwrap();
+        let file = dir.join(trace_file_name(test));
+        std::fs::write(&file, r#"{"format":"durable-storage-crash-trace","version":1,"test":"<b>x</b>"}"#).unwrap();
+        let read = read_crash_trace(place.path(), test).expect("a trace of the kit's format");
+        assert!(read.contains("<b>x</b>"), "kept as data: {read}");
+        std::fs::write(&file, r#"{"format":"durable-storage-crash-trace","version":2}"#).unwrap();
+        assert_eq!(read_crash_trace(place.path(), test), None, "another version");
+        std::fs::write(&file, "not json").unwrap();
+        assert_eq!(read_crash_trace(place.path(), test), None);
+        std::fs::write(&file, vec![b' '; TRACE_CAP as usize + 1]).unwrap();
+        assert_eq!(read_crash_trace(place.path(), test), None, "too big");
+        std::fs::remove_file(&file).unwrap();
+        let elsewhere = place.path().join("secret.json");
+        std::fs::write(&elsewhere, r#"{"format":"durable-storage-crash-trace","version":1}"#).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+        assert_eq!(read_crash_trace(place.path(), test), None, "a link is not followed");
+        std::fs::remove_file(&file).unwrap();
+        std::fs::remove_dir(&dir).unwrap();
+        std::fs::create_dir(place.path().join("real")).unwrap();
+        std::fs::copy(&elsewhere, place.path().join("real").join(trace_file_name(test))).unwrap();
+        std::os::unix::fs::symlink(place.path().join("real"), &dir).unwrap();
+        assert_eq!(read_crash_trace(place.path(), test), None, "a linked directory is not followed");
     }
 
     #[test]

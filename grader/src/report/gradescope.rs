@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use super::{plain, points};
+use super::{TRACE_HEADING, plain, points};
 use crate::grade::GradeReport;
 use crate::runner::TestStatus;
 
@@ -20,6 +20,10 @@ pub fn render(report: &GradeReport) -> String {
             if test.status != TestStatus::Passed && !test.output.is_empty() {
                 output.push_str("\n\n--- test output ---\n");
                 output.push_str(&plain(&test.output));
+            }
+            if let Some(trace) = &test.crash_trace {
+                output.push_str(&format!("\n\n--- {TRACE_HEADING} ---\n"));
+                output.push_str(&serde_json::to_string(trace).unwrap_or_default());
             }
             json!({
                 "name": format!("lab{} {} {} [{}]", test.lab, test.suite, test.name, test.invariant),
@@ -73,5 +77,7 @@ mod tests {
         assert_eq!(tests[1]["status"], "failed");
         assert_eq!(tests[2]["visibility"], "hidden");
         assert_eq!(tests[1]["max_score"], 1.5);
+        let output = tests[1]["output"].as_str().unwrap();
+        assert!(output.contains(super::TRACE_HEADING) && output.contains("durable-storage-crash-trace"), "{output}");
     }
 }

@@ -3,7 +3,10 @@
 
 use std::fmt::Write;
 
-use super::{percent, plain, points};
+use super::{TRACE_HEADING, percent, plain, points};
+
+/// The largest crash trace shown inline: a CI job summary has a size limit (GitHub's is 1 MiB).
+const MARKDOWN_TRACE_BYTES: usize = 64 * 1024;
 use crate::grade::GradeReport;
 use crate::runner::TestStatus;
 
@@ -60,9 +63,27 @@ pub fn render(report: &GradeReport) -> String {
         let failures: Vec<_> =
             lab.tests.iter().filter(|t| !matches!(t.status, TestStatus::Passed | TestStatus::NotCompiled)).collect();
         for test in failures {
+            let trace = match &test.crash_trace {
+                Some(trace) => {
+                    // `<`, `>` and `&` occur only inside JSON strings, where `\u003c` is the same
+                    // character: the block then holds no markup at all, even where a renderer
+                    // mistakes where the fence ends.
+                    let json = serde_json::to_string(trace)
+                        .unwrap_or_default()
+                        .replace('<', "\\u003c")
+                        .replace('>', "\\u003e")
+                        .replace('&', "\\u0026");
+                    if json.len() <= MARKDOWN_TRACE_BYTES {
+                        format!("\n\n{}:\n\n{}", html(TRACE_HEADING), fenced(&json))
+                    } else {
+                        format!("\n\nA crash trace of {} bytes is in the JSON report.", json.len())
+                    }
+                }
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "\n<details><summary><code>{}</code>: {}</summary>\n\n{}\n\n</details>",
+                "\n<details><summary><code>{}</code>: {}</summary>\n\n{}{trace}\n\n</details>",
                 cell(&test.name),
                 html(test.status.as_str()),
                 fenced(&test.message)
@@ -136,5 +157,6 @@ mod tests {
         );
         assert!(!md.contains("<b>") && !md.contains('\u{1b}'), "{md}");
         assert_eq!(md.matches("<details>").count(), 2);
+        assert_eq!(md.matches("durable-storage-crash-trace").count(), 1, "the visible failure's trace: {md}");
     }
 }
