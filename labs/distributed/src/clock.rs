@@ -25,9 +25,12 @@
 //! ```
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+// `crate::sync`, not `std::sync`: under the `shuttle` feature the manual clock's time and its
+// wakers are shuttle's, so that a step of the clock is a point the scheduler can interleave.
+use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{Arc, Mutex};
 
 /// A clock as a waiting thread sees it.
 pub trait Clock: Send + Sync + fmt::Debug {
