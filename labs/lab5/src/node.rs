@@ -13,6 +13,16 @@
 //!
 //! with one lock order (`machine` before `progress`, never the reverse), and a reader that
 //! waits on `progress` alone and takes `machine` only once its barrier is passed.
+//!
+//! Take every lock, atomic and thread from `distributed::sync`, not `std::sync` or
+//! `std::thread`: they are std's in an ordinary build, and shuttle's when the shuttle tests
+//! explore the schedules of your barrier (`cargo test -p lab5 --features shuttle --test shuttle`).
+//!
+//! ```text
+//! use distributed::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+//! use distributed::sync::thread::{self, JoinHandle};
+//! use distributed::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+//! ```
 
 use std::time::Duration;
 

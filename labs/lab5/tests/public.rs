@@ -5,12 +5,16 @@
 //! `cargo test -p lab5 barrier::`. A failure starts with the invariant it broke, in brackets,
 //! and ends with the command that replays it.
 //!
-//! No test sleeps to let another thread get somewhere. Deadlines are on a `ManualClock` that
-//! moves only when a test advances it, and a test that must know where a reader is asks the
-//! node (`status().waiting`, `status().waits`) and yields until the node says so.
+//! No test sleeps to let another thread get somewhere, and none waits for a time. Deadlines
+//! are on a `ManualClock` that moves only when a test advances it; a test that must know where
+//! a reader is asks the node (`status().waiting`, `status().waits`) and yields until the node
+//! says so; the one that must know that a thread is blocked on a lock asks the kernel.
+//!
+//! These tests drive the interleavings they need by hand. The shuttle tests
+//! (`cargo test -p lab5 --features shuttle --test shuttle`) explore the others.
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -341,6 +345,55 @@ mod atomic {
         }
     }
 
+    /// A thread whose kernel state the test can read, so that it can wait until the thread is
+    /// blocked (asleep on a lock) without sleeping itself.
+    struct Watched {
+        handle: JoinHandle<()>,
+        /// `/proc/<pid>/task/<tid>/stat`, once the thread has started (`None` without `/proc`).
+        stat: Arc<OnceLock<Option<PathBuf>>>,
+    }
+
+    fn spawn_watched(f: impl FnOnce() + Send + 'static) -> Watched {
+        let stat = Arc::new(OnceLock::new());
+        let mine = Arc::clone(&stat);
+        let handle = thread::spawn(move || {
+            let task = std::fs::read_link("/proc/thread-self").ok();
+            let _ = mine.set(task.map(|task| Path::new("/proc").join(task).join("stat")));
+            f();
+        });
+        Watched { handle, stat }
+    }
+
+    impl Watched {
+        /// Yields until the thread has finished or the kernel reports it asleep (`S`: blocked
+        /// on a futex, which is where a thread waiting for a lock is). Where there is no
+        /// `/proc` (not Linux), it yields a fixed number of times instead, which makes the
+        /// test below weaker there, never wrong.
+        fn wait_until_blocked(&self) {
+            let mut yields = 0u32;
+            loop {
+                if self.handle.is_finished() {
+                    return;
+                }
+                match self.stat.get() {
+                    Some(Some(stat)) if asleep(stat) => return,
+                    Some(None) if yields > 100_000 => return,
+                    _ => {}
+                }
+                yields += 1;
+                thread::yield_now();
+            }
+        }
+    }
+
+    fn asleep(stat: &Path) -> bool {
+        // The state is the first field after the command name, which ends with the last ')'.
+        std::fs::read_to_string(stat)
+            .ok()
+            .and_then(|text| text.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('S')))
+            .unwrap_or(false)
+    }
+
     #[test]
     fn a_read_of_several_keys_sees_an_entry_all_or_nothing() {
         let (_, fs) = sim_disk(lab_seed(9));
@@ -351,27 +404,25 @@ mod atomic {
         node.commit(2).unwrap();
         assert_eq!(node.apply_next().unwrap(), Some(1));
         // While a degraded read (served at once, at index 1) is reading its first key, another
-        // thread starts to apply entry 2, and a second reader arrives behind it. A node that
-        // reads all keys from one state holds both off until the read is done; one that takes
-        // the lock once per key lets the apply in between (the second reader waiting behind it
-        // keeps the first from jumping the queue). Each gets a window of 100 ms to get there: a
-        // correct node never lets them through, so the windows only cost time.
-        let threads: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::new(Mutex::new(Vec::new()));
-        let (other, slot) = (node.clone(), Arc::clone(&threads));
+        // thread starts to apply entry 2, and a second reader arrives behind it. The test waits
+        // until each is blocked, as the kernel reports it, not for a time. A node that reads
+        // all keys from one state holds both off until the read is done. One that takes the
+        // lock once per key lets the apply in between: the standard library's RwLock on Linux
+        // hands a released lock to the waiting writer, and the second reader, waiting behind
+        // it, keeps the first from taking the lock back first.
+        let started: Arc<Mutex<Vec<Watched>>> = Arc::new(Mutex::new(Vec::new()));
+        let (other, slot) = (node.clone(), Arc::clone(&started));
         *hook.lock().unwrap() = Some(Box::new(move || {
-            let (done, finished) = mpsc::channel();
             let (applier, reader) = (other.clone(), other);
-            let applied = done.clone();
-            slot.lock().unwrap().push(thread::spawn(move || {
+            let applying = spawn_watched(move || {
                 let _ = applier.apply_next();
-                let _ = applied.send(());
-            }));
-            let _ = finished.recv_timeout(Duration::from_millis(100));
-            slot.lock().unwrap().push(thread::spawn(move || {
+            });
+            applying.wait_until_blocked();
+            let reading = spawn_watched(move || {
                 let _ = reader.read_stale(&["a"], 0);
-                let _ = done.send(());
-            }));
-            let _ = finished.recv_timeout(Duration::from_millis(100));
+            });
+            reading.wait_until_blocked();
+            slot.lock().unwrap().extend([applying, reading]);
         }) as Hook);
         let read = node.read_stale(&["a", "b", "c"], 0).expect("a degraded read is served at once");
         let first = read.values[0].clone();
@@ -383,10 +434,10 @@ mod atomic {
             read.values,
             read.index
         );
-        let started: Vec<JoinHandle<()>> = threads.lock().unwrap().drain(..).collect();
+        let started: Vec<Watched> = started.lock().unwrap().drain(..).collect();
         assert_eq!(started.len(), 2, "the hook ran");
-        for thread in started {
-            thread.join().unwrap();
+        for watched in started {
+            watched.handle.join().unwrap();
         }
         assert_eq!(node.status().last_applied, 2);
     }

@@ -30,7 +30,9 @@
 //! 7. [`ReadNode::start_applier`]: the background applier, which readers never hold back
 //!    (`applier::`).
 //!
-//! Use `std::sync` and `std::thread`; all I/O goes through lab 4's replica.
+//! Take threads, locks and atomics from `distributed::sync` (std's, or shuttle's under the
+//! `shuttle` feature, for `cargo test -p lab5 --features shuttle --test shuttle`); all I/O goes
+//! through lab 4's replica.
 
 mod error;
 pub mod machine;

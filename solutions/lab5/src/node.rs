@@ -23,13 +23,15 @@
 //! exclusive lock on the machine is still held. So a published `last_applied` is always a
 //! state a reader will find (or a newer one), and a published commit index is always durable.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use distributed::clock::ClockRef;
 use distributed::storage::{Entry, Index};
+// The kit's `sync` is std's `sync` and `thread` in an ordinary build, and shuttle's under the
+// `shuttle` feature, which explores the schedules of the barrier (tests/shuttle in labs/lab5).
+use distributed::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use distributed::sync::thread::{self, JoinHandle};
+use distributed::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use distributed::vfs::FsRef;
 use lab4::{KvStore, Replica, ReplicaOptions};
 
@@ -239,7 +241,7 @@ impl<M: Machine> ReadNode<M> {
         let stop = Arc::new(AtomicBool::new(false));
         let node = self.clone();
         let flag = Arc::clone(&stop);
-        let handle = std::thread::spawn(move || node.run_applier(&flag));
+        let handle = thread::spawn(move || node.run_applier(&flag));
         let shared: Arc<dyn Wake> = self.shared.clone();
         Applier { stop, handle: Some(handle), shared }
     }
