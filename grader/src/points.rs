@@ -94,6 +94,12 @@ pub struct TestSpec {
     /// The test's time limit; [`DEFAULT_TIMEOUT_SECS`] if absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+    /// The chapter section a hidden test's expectation comes from, as `lab1-wal.md#task-5-...`
+    /// (a book page and the anchor mdBook gives one of its headings). A hidden test may demand
+    /// only what the chapter states, so the self-check refuses a hidden test without one, or
+    /// with one that names no heading of the book.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
 }
 
 impl TestSpec {
@@ -119,6 +125,11 @@ pub struct LabPoints {
     /// tests not started when it is spent are not run and score 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_secs: Option<u64>,
+    /// The files of `src/` that the stub shares with the reference (errors, reports, request
+    /// types): given by the course, not written by the student. The self-check proves the two
+    /// copies identical, and a grade builds the course's copy whatever the submission holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub given: Vec<String>,
 }
 
 impl LabPoints {
@@ -168,6 +179,15 @@ impl PointsTable {
 }
 
 fn validate_lab(path: &Path, key: &str, lab: &LabPoints) -> Result<()> {
+    for given in &lab.given {
+        let plain = Path::new(given).components().all(|part| matches!(part, std::path::Component::Normal(_)));
+        if !plain || !given.ends_with(".rs") {
+            return Err(GraderError::config(
+                path,
+                format!("[{key}] given {given:?}: expected a Rust file's path under src/, such as \"error.rs\""),
+            ));
+        }
+    }
     let mut seen = BTreeSet::new();
     for test in &lab.tests {
         let at = format!("[{key}] test {}/{}", test.suite, test.name);
