@@ -305,7 +305,7 @@ impl Wal {
         state.segment_of(index).read(index)
     }
 
-    /// The entries with indexes in `low..high`.
+    /// The entries with indexes in `low..high`, read a segment's span at a time.
     pub fn entries(&self, low: Index, high: Index) -> Result<Vec<Entry>, WalError> {
         let state = self.lock();
         if low >= high {
@@ -313,7 +313,15 @@ impl Wal {
         }
         state.check_held(low)?;
         state.check_held(high - 1)?;
-        (low..high).map(|index| state.segment_of(index).read(index)).collect()
+        let mut entries = Vec::with_capacity((high - low) as usize);
+        let mut index = low;
+        while index < high {
+            let segment = state.segment_of(index);
+            let end = high.min(segment.next_index());
+            segment.read_range(index, end, &mut entries)?;
+            index = end;
+        }
+        Ok(entries)
     }
 
     /// The term of the entry at `index`, from memory.
