@@ -629,7 +629,10 @@ impl Grader {
                 return LabFiles::Missing;
             }
             return match read_tree(&src, &format!("{}/src", submission.label), &[]) {
-                Ok(files) => LabFiles::Read(files),
+                Ok(mut files) => {
+                    self.use_given_files(lab, &mut files, &format!("{}/src", submission.label), notes);
+                    LabFiles::Read(files)
+                }
                 Err(refusal) => LabFiles::Refused(refusal),
             };
         };
@@ -674,7 +677,28 @@ impl Grader {
         if !others.is_empty() {
             notes.push(format!("ignored: files outside src/ in {shown}: {}", others.join(", ")));
         }
+        self.use_given_files(lab, &mut src, &format!("{shown}/src"), notes);
         LabFiles::Read(src)
+    }
+
+    /// Puts the course's copy of each file the lab declares `given` (points.toml) into
+    /// `files`: those files (errors, reports, request types) are the course's, shared by the
+    /// stub and the reference, and every submission is graded with the same ones.
+    fn use_given_files(&self, lab: LabNumber, files: &mut Files, shown: &str, notes: &mut Vec<String>) {
+        for given in &self.points.lab(lab).given {
+            let Ok(course_copy) = std::fs::read(self.course.stub_dir(lab).join("src").join(given)) else {
+                continue;
+            };
+            let path = PathBuf::from(given);
+            match files.get(&path) {
+                Some(contents) if *contents == course_copy => {}
+                Some(_) => notes.push(format!(
+                    "replaced: {shown}/{given} is given by the course and was edited; the grade uses the course's copy"
+                )),
+                None => notes.push(format!("added: {shown}/{given} is given by the course; the grade uses the course's copy")),
+            }
+            files.insert(path, course_copy);
+        }
     }
 
     /// The source policy's refusals for the code of lab `of_lab` used while grading `lab`.

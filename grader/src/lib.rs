@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod compile;
+pub mod consistency;
 pub mod course;
 pub mod error;
 pub mod fsutil;

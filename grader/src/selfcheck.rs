@@ -183,8 +183,9 @@ fn all_sources(course: &Course, reference: bool) -> Result<BTreeMap<LabNumber, P
 fn check_lab(grader: &Grader, lab: LabNumber, with_zoo: bool) -> Result<LabCheck> {
     let started = Instant::now();
     let course = &grader.course;
-    let mut problems = Vec::new();
     let points = grader.points.lab(lab);
+    let anchors = crate::consistency::book_anchors(course)?;
+    let mut problems = crate::consistency::lab_problems(course, lab, &points, &anchors)?;
 
     let reference =
         grader.grade_lab(&Submission::from_sources("reference", all_sources(course, true)?), lab, &|_| false)?;

@@ -15,6 +15,20 @@ use grader::course::Course;
 use grader::grade::GradeOptions;
 use grader::selfcheck::{self, SelfcheckOptions};
 
+/// The checks that need no build (see `grader::consistency`), on their own so that a missing
+/// chapter section or a drifted given file fails in milliseconds.
+#[test]
+fn course_files_are_consistent() {
+    let course = Course::open(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).expect("the course opens");
+    let points = grader::points::PointsTable::load(&course.points_file()).expect("points.toml reads");
+    let anchors = grader::consistency::book_anchors(&course).expect("the book reads");
+    let mut problems = Vec::new();
+    for lab in course.gradable_labs().expect("the labs list") {
+        problems.extend(grader::consistency::lab_problems(&course, lab, &points.lab(lab), &anchors).expect("reads"));
+    }
+    assert!(problems.is_empty(), "{} problems in the course's files:\n{}", problems.len(), problems.join("\n"));
+}
+
 #[test]
 fn the_course_grades_what_it_claims_to() {
     let course = Course::open(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).expect("the course opens");
