@@ -123,47 +123,60 @@ impl SnapshotHeader {
 
 /// The bytes of the file holding `snapshot`.
 pub fn encode_snapshot(snapshot: &Snapshot) -> Vec<u8> {
-    let header = SnapshotHeader { meta: snapshot.meta, data_len: snapshot.data.len() as u64 };
-    let mut bytes = Vec::with_capacity(header.file_len() as usize);
-    bytes.extend_from_slice(&header.encode());
+    let (header, footer) = frame(snapshot);
+    let mut bytes = Vec::with_capacity(header.len() + snapshot.data.len() + footer.len());
+    bytes.extend_from_slice(&header);
     bytes.extend_from_slice(&snapshot.data);
-    let crc = crc32fast::hash(&bytes);
-    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes.extend_from_slice(&footer);
     bytes
+}
+
+/// The header and the footer that frame `snapshot.data` in its file. The store writes the
+/// three pieces where they go instead of first copying them into one buffer: for a large
+/// snapshot, that copy (and the fresh allocation it needs) costs as much as handing the bytes
+/// to the kernel.
+pub(crate) fn frame(snapshot: &Snapshot) -> ([u8; HEADER_LEN as usize], [u8; FOOTER_LEN as usize]) {
+    let header = SnapshotHeader { meta: snapshot.meta, data_len: snapshot.data.len() as u64 }.encode();
+    (header, file_crc(&header, &snapshot.data).to_le_bytes())
+}
+
+/// The file CRC: of the header's bytes, then the data's, as if they were one buffer.
+pub(crate) fn file_crc(header: &[u8], data: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(header);
+    hasher.update(data);
+    hasher.finalize()
 }
 
 /// Parses a whole snapshot file: the header, then the length, then the file's CRC.
 pub fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, FormatError> {
-    let (meta, data_end) = check_snapshot(bytes)?;
-    Ok(Snapshot { meta, data: bytes[HEADER_LEN as usize..data_end].to_vec() })
-}
-
-/// Like [`decode_snapshot`], reusing the file's buffer for the data instead of copying it into
-/// a new one: for large snapshots, a fresh allocation costs as much as the read.
-pub(crate) fn decode_snapshot_owned(mut bytes: Vec<u8>) -> Result<Snapshot, FormatError> {
-    let (meta, data_end) = check_snapshot(&bytes)?;
-    bytes.truncate(data_end);
-    bytes.drain(..HEADER_LEN as usize);
-    Ok(Snapshot { meta, data: bytes })
-}
-
-/// Verifies a whole snapshot file; returns its metadata and where its data ends.
-fn check_snapshot(bytes: &[u8]) -> Result<(SnapshotMeta, usize), FormatError> {
     let header = SnapshotHeader::decode(bytes)?;
-    let (expected, available) = (header.file_len(), bytes.len() as u64);
+    check_length(&header, bytes.len() as u64)?;
+    let body = bytes.len() - FOOTER_LEN as usize;
+    check_footer(crc32fast::hash(&bytes[..body]), &bytes[body..])?;
+    Ok(Snapshot { meta: header.meta, data: bytes[HEADER_LEN as usize..body].to_vec() })
+}
+
+/// Checks that a file of `available` bytes has the length `header` gives: shorter is torn,
+/// longer holds bytes nobody wrote.
+pub(crate) fn check_length(header: &SnapshotHeader, available: u64) -> Result<(), FormatError> {
+    let expected = header.file_len();
     if available < expected {
         return Err(FormatError::Truncated { needed: expected, available });
     }
     if available > expected {
         return Err(FormatError::TrailingBytes { extra: available - expected });
     }
-    let body = bytes.len() - FOOTER_LEN as usize;
-    let stored = u32_at(bytes, body);
-    let computed = crc32fast::hash(&bytes[..body]);
+    Ok(())
+}
+
+/// Checks the 4-byte `footer` against `computed`, the CRC of every byte before it.
+pub(crate) fn check_footer(computed: u32, footer: &[u8]) -> Result<(), FormatError> {
+    let stored = u32_at(footer, 0);
     if stored != computed {
         return Err(FormatError::FileChecksum { stored, computed });
     }
-    Ok((header.meta, body))
+    Ok(())
 }
 
 /// The file name of the snapshot covering `meta`: `{term:016x}-{index:016x}.snap`, as etcd's

@@ -6,12 +6,21 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 use distributed::storage::{Snapshot, SnapshotMeta, SnapshotStorage};
-use distributed::vfs::{FsRef, OpenMode};
+use distributed::vfs::{FsRef, OpenMode, VfsFile};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::SnapshotError;
-use crate::format::{self, BROKEN_SUFFIX, TEMP_SUFFIX};
+use crate::format::{self, BROKEN_SUFFIX, FOOTER_LEN, HEADER_LEN, SnapshotHeader, TEMP_SUFFIX};
+
+/// The name under which retention keeps the file of the snapshot it retires, for the next save
+/// to write over (see `remove_beyond_keep`). It ends in `.snap.tmp`, so it is never read as a
+/// snapshot and `open` removes it like any interrupted save's temporary file.
+const SPARE_FILE: &str = "spare.snap.tmp";
+
+/// How much of the temporary file the verify step reads back at a time: small enough to stay
+/// in the CPU's cache while it is compared, large enough that system calls do not count.
+const VERIFY_CHUNK: usize = 256 << 10;
 
 /// Settings for [`SnapshotStore::open`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +55,9 @@ struct State {
     held: Vec<SnapshotMeta>,
     /// Names of the files set aside as damaged, found on open or set aside since.
     set_aside: Vec<String>,
+    /// Whether [`SPARE_FILE`] holds a retired snapshot's file, synced out of the namespace of
+    /// snapshots, for the next save to reuse.
+    spare: bool,
     poisoned: bool,
 }
 
@@ -86,7 +98,12 @@ impl SnapshotStore {
             fs.sync_dir(&dir)?;
         }
         held.sort_by_key(|meta| std::cmp::Reverse(order_key(*meta)));
-        let store = SnapshotStore { fs, dir, options, state: Mutex::new(State { held, set_aside, poisoned: false }) };
+        let store = SnapshotStore {
+            fs,
+            dir,
+            options,
+            state: Mutex::new(State { held, set_aside, spare: false, poisoned: false }),
+        };
         {
             let mut state = store.lock();
             match store.newest_valid(&mut state) {
@@ -176,16 +193,28 @@ impl SnapshotStore {
     /// 4. rename it to its final name: one atomic namespace change;
     /// 5. sync the directory: the name is durable, and only now is the save acknowledged.
     ///
+    /// Step 1 writes over the spare file that retention left (a retired snapshot's file), if
+    /// there is one, instead of a new file: renamed to the temporary name, cut or extended to
+    /// the new length, then overwritten. Overwriting blocks the file already has spares the
+    /// filesystem an allocation now and, at retention, a deallocation (with a discard on a
+    /// disk mounted with `discard`); the old bytes cannot leak into the snapshot, because the
+    /// verify step compares the whole file, and its length, with what was meant.
+    ///
     /// A failure after step 1 began poisons the store: the directory's durable state is then
     /// unknown, and only a reopen reads what is really there.
     fn write_durably(&self, state: &mut State, snapshot: &Snapshot) -> Result<(), SnapshotError> {
         let name = format::snapshot_file_name(snapshot.meta);
         let tmp = self.path(&format!("{name}.tmp"));
-        let bytes = format::encode_snapshot(snapshot);
+        let (header, footer) = format::frame(snapshot);
+        let parts: [&[u8]; 3] = [&header, &snapshot.data, &footer];
+        let len = HEADER_LEN + snapshot.data.len() as u64 + FOOTER_LEN;
 
+        if state.spare {
+            state.spare = false;
+            self.fs.rename(&self.path(SPARE_FILE), &tmp).map_err(|e| poison(state, e))?;
+        }
         let file = self.fs.open(&tmp, OpenMode::Create)?;
-        let written = if file.is_empty()? { Ok(()) } else { file.set_len(0) };
-        if let Err(e) = written.and_then(|()| file.write_all_at(0, &bytes)) {
+        if let Err(e) = write_parts(file.as_ref(), len, &parts) {
             // Nothing durable was touched: drop the temporary file and stay usable.
             drop(file);
             let _ = self.fs.remove_file(&tmp);
@@ -195,16 +224,17 @@ impl SnapshotStore {
         if let Err(e) = synced {
             return Err(poison(state, e));
         }
-        let back = file.read_all().map_err(|e| poison(state, e))?;
-        drop(file);
-        if back != bytes {
-            let reason = match format::decode_snapshot(&back) {
-                Err(e) => e.to_string(),
-                Ok(_) => "the bytes differ".to_string(),
+        let verified = read_back_matches(file.as_ref(), len, &parts).map_err(|e| poison(state, e))?;
+        if !verified {
+            let reason = match file.read_all().map(|back| format::decode_snapshot(&back)) {
+                Ok(Err(e)) => e.to_string(),
+                Ok(Ok(_)) => "the bytes differ".to_string(),
+                Err(e) => format!("reading it back failed: {e}"),
             };
             state.poisoned = true;
             return Err(SnapshotError::VerifyFailed { file: format!("{name}.tmp"), reason });
         }
+        drop(file);
         self.fs.rename(&tmp, &self.path(&name)).map_err(|e| poison(state, e))?;
         self.fs.sync_dir(&self.dir).map_err(|e| poison(state, e))?;
         Ok(())
@@ -213,13 +243,24 @@ impl SnapshotStore {
     /// Removes the snapshots beyond the newest `keep`, oldest first, then syncs the
     /// directory. Called only once the newest is durable, so no crash can leave fewer intact
     /// snapshots than were acknowledged: removing first would open a window with none.
+    ///
+    /// The first file retired is not deleted but renamed to [`SPARE_FILE`], for the next save
+    /// to write over: its name leaves the snapshots exactly as a removal would, and the
+    /// directory sync makes that durable all the same. The price is one snapshot's worth of
+    /// disk space held between saves.
     fn remove_beyond_keep(&self, state: &mut State) -> Result<(), SnapshotError> {
         if state.held.len() <= self.options.keep {
             return Ok(());
         }
         let doomed = state.held.split_off(self.options.keep);
         for meta in doomed.iter().rev() {
-            self.fs.remove_file(&self.path(&format::snapshot_file_name(*meta))).map_err(|e| poison(state, e))?;
+            let path = self.path(&format::snapshot_file_name(*meta));
+            if state.spare {
+                self.fs.remove_file(&path).map_err(|e| poison(state, e))?;
+            } else {
+                self.fs.rename(&path, &self.path(SPARE_FILE)).map_err(|e| poison(state, e))?;
+                state.spare = true;
+            }
         }
         self.fs.sync_dir(&self.dir).map_err(|e| poison(state, e))?;
         Ok(())
@@ -250,17 +291,71 @@ impl SnapshotStore {
         }
     }
 
-    /// Reads and verifies the snapshot file for `meta`.
+    /// Reads and verifies the snapshot file for `meta`: the header first, so that its CRC
+    /// vouches for the length before anything is allocated, then the data and the footer
+    /// straight into the buffer the snapshot keeps (no second copy to move the data past the
+    /// header), checksummed where they lie.
     fn read_verified(&self, meta: SnapshotMeta) -> Result<Snapshot, ReadError> {
+        let damaged = |e: format::FormatError| ReadError::Damaged(e.to_string());
         let name = format::snapshot_file_name(meta);
         let file = self.fs.open(&self.path(&name), OpenMode::Read).map_err(ReadError::Io)?;
-        let bytes = file.read_all().map_err(ReadError::Io)?;
-        let snapshot = format::decode_snapshot_owned(bytes).map_err(|e| ReadError::Damaged(e.to_string()))?;
-        if snapshot.meta != meta {
-            return Err(ReadError::Damaged(format!("its header says {:?}, its name {meta:?}", snapshot.meta)));
+        let len = file.len().map_err(ReadError::Io)?;
+        let mut head = [0u8; HEADER_LEN as usize];
+        let head = &mut head[..len.min(HEADER_LEN) as usize];
+        file.read_exact_at(0, head).map_err(ReadError::Io)?;
+        let header = SnapshotHeader::decode(head).map_err(damaged)?;
+        format::check_length(&header, len).map_err(damaged)?;
+        // The file's length is the header's, so this allocates what the disk holds, never
+        // what a damaged length field asks for.
+        let body_len = usize::try_from(len - HEADER_LEN)
+            .map_err(|_| ReadError::Io(io::Error::new(io::ErrorKind::OutOfMemory, "snapshot too large to read")))?;
+        let mut data = vec![0; body_len];
+        file.read_exact_at(HEADER_LEN, &mut data).map_err(ReadError::Io)?;
+        let data_len = body_len - FOOTER_LEN as usize;
+        format::check_footer(format::file_crc(head, &data[..data_len]), &data[data_len..]).map_err(damaged)?;
+        data.truncate(data_len);
+        if header.meta != meta {
+            return Err(ReadError::Damaged(format!("its header says {:?}, its name {meta:?}", header.meta)));
         }
-        Ok(snapshot)
+        Ok(Snapshot { meta, data })
     }
+}
+
+/// Step 1 of the save: gives the temporary file exactly `len` bytes (a new file is empty; a
+/// reused one may be longer or shorter) and writes the pieces of the snapshot file in order.
+fn write_parts(file: &dyn VfsFile, len: u64, parts: &[&[u8]]) -> io::Result<()> {
+    let current = file.len()?;
+    if current != 0 && current != len {
+        file.set_len(len)?;
+    }
+    let mut offset = 0;
+    for part in parts {
+        file.write_all_at(offset, part)?;
+        offset += part.len() as u64;
+    }
+    Ok(())
+}
+
+/// Step 3 of the save: whether the file, read back through the same handle, is exactly the
+/// pieces written, in length and in every byte. It reads a chunk at a time into one small
+/// buffer, rather than the whole file into a new one.
+fn read_back_matches(file: &dyn VfsFile, len: u64, parts: &[&[u8]]) -> io::Result<bool> {
+    if file.len()? != len {
+        return Ok(false);
+    }
+    let mut buf = vec![0u8; VERIFY_CHUNK.min(len as usize)];
+    let mut offset = 0;
+    for part in parts {
+        for want in part.chunks(VERIFY_CHUNK) {
+            let back = &mut buf[..want.len()];
+            file.read_exact_at(offset, back)?;
+            if back != want {
+                return Ok(false);
+            }
+            offset += want.len() as u64;
+        }
+    }
+    Ok(true)
 }
 
 /// Names sort as (term, index); so does the store.
