@@ -7,6 +7,12 @@
 //! acknowledgements that happened before the power went, and decides whether the disk kept
 //! its promises.
 //!
+//! When a check fails, the explorer's panic message adds the crash point, the last step, the
+//! disk image and the seed to the check's own message, and the explorer writes a
+//! [crash trace](crate::crash_trace) (every step, what was acknowledged after each, every
+//! pending write and directory operation with whether the image kept it, and the recovery's
+//! steps) whose path ends the message: the book's trace viewer opens it.
+//!
 //! ```
 //! use std::path::Path;
 //! use distributed::explore::CrashExplorer;
