@@ -3,14 +3,19 @@
 //!
 //! Run it with `cargo run --release -p grader --example lab7_bench` (add
 //! `--features lab7/zstd` to include Zstandard, which builds its C library; set `BENCH_DIR` to
-//! choose the disk). It prints Markdown tables of:
+//! choose the disk; name sections, `bytes stall restore codecs`, to run only those). It prints
+//! Markdown tables of:
 //!
 //! - **bytes written per snapshot** (counted by the kit's `StatsFs` under the store) against the
 //!   bytes of the changed chunks' files plus the manifest: the overhead of the protocol beyond
 //!   the data it must write (goal ≤ 1.05×), and against a full snapshot of the same state;
-//! - **writer stall**: the 99th percentile of one write's latency while snapshots run on
+//! - **writer stall**: the 99th percentile of one write's latency while a snapshot runs on
 //!   another thread, against writes with no snapshot running (goal ≤ 2×), and the same with a
-//!   stop-the-world snapshot (the writer waits for the whole save, as lab 4's does);
+//!   stop-the-world snapshot (the writer waits for the whole save, as lab 4's does). The same
+//!   paced writer loop in every mode, from the steady state (a first full snapshot already
+//!   durable), five interleaved rounds, medians; two diagnostic modes separate what the
+//!   copy-on-write copies cost from what the save's CPU and disk cost, and a last line times
+//!   one copy on its own;
 //! - **restore time** of the newest snapshot from its chunks against a full snapshot of the
 //!   same state in lab 3's store;
 //! - **compression**: ratio and speed of each codec on the state's chunks.
@@ -244,7 +249,7 @@ fn stall_run(root: &std::path::Path, mode: Mode, round: usize) -> StallRun {
             run.outside.push(latency)
         }
         let index = KEYS + i as u64 + 1;
-        if mode != Mode::None && (i as u64 + 1) % STALL_EVERY == 0 && !running.load(Ordering::SeqCst) {
+        if mode != Mode::None && (i as u64 + 1).is_multiple_of(STALL_EVERY) && !running.load(Ordering::SeqCst) {
             running.store(true, Ordering::SeqCst);
             ask.send(index).expect("the snapshot thread is alive");
         }
