@@ -67,6 +67,13 @@ pub fn render(report: &GradeReport) -> String {
                 if lines.len() > MESSAGE_LINES {
                     let _ = writeln!(out, "      … ({} more lines in the JSON report)", lines.len() - MESSAGE_LINES);
                 }
+                if test.crash_trace.is_some() {
+                    // The path in the message was the test's private directory, gone by now.
+                    let _ = writeln!(
+                        out,
+                        "      its crash trace is attached to the JSON report (crash_trace) and the Gradescope output: open it in the book's trace viewer"
+                    );
+                }
             }
         }
         if !lab.ungraded_tests.is_empty() {
@@ -94,6 +101,7 @@ mod tests {
         assert!(text.contains("passed     2/2"), "{text}");
         assert!(text.contains("      [durability] entry 7 lost"), "{text}");
         assert!(text.contains("note: ignored: labs/lab1/tests differs"), "{text}");
+        assert_eq!(text.matches("its crash trace is attached to the JSON report").count(), 1, "{text}");
         assert!(text.trim_end().ends_with("Total: 2/6.5 (30.8%)"), "{text}");
         assert!(!text.contains('\u{1b}') && text.contains("\\u{1b}[31mred"), "{text}");
     }
