@@ -9,16 +9,20 @@
 //!   caller's last seen index carried across them;
 //! - `faults`: a failed commit publishes nothing; a failed apply stops every read, waiting
 //!   ones included;
-//! - `applier`: the background applier stops, restarts and follows commits.
+//! - `applier`: the background applier stops, restarts and follows commits;
+//! - `wakeups`: a step of the clock forced between a reader's look at its deadline and its
+//!   sleep, the window where a wake-up sent without the lock is lost.
 //!
 //! Nothing sleeps: deadlines are on a `ManualClock`, and a test that must know where a reader
-//! is asks the node (`status()`) and yields until it is there.
+//! is asks the node (`status()`) and yields until it is there, or, to know that a thread is
+//! blocked on a lock, asks the kernel (`distributed::sync::spawn_watched`).
 
 mod applier;
 mod concurrency;
 mod faults;
 mod recovery;
 mod schedules;
+mod wakeups;
 
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};

@@ -80,6 +80,116 @@ pub const SHUTTLE: bool = cfg!(feature = "shuttle");
 #[cfg(feature = "shuttle")]
 pub use schedules::{Schedules, check_schedules};
 
+pub use watched::{WatchedThread, spawn_watched};
+
+/// Real threads whose kernel state a test can read.
+///
+/// Some orders of events can be forced with real threads only if the test knows that a
+/// thread is *blocked*: "the applier is waiting for the lock this reader holds" is a state no
+/// counter of the node can report, because the applier has not got in yet. The kernel knows:
+/// a thread asleep on a lock, a condition variable or a join is in state `S` in
+/// `/proc/<pid>/task/<tid>/stat`. A test that yields until it sees that state waits for an
+/// event, not for a time. Where there is no `/proc` (not Linux) it yields a fixed number of
+/// times instead, which makes such a test weaker there, never wrong.
+///
+/// These are the standard library's threads whatever the features: shuttle decides for itself
+/// which thread runs, and needs no such help.
+mod watched {
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, OnceLock};
+    use std::thread::{self, JoinHandle};
+
+    /// Yields this many times before a thread without `/proc` is taken as blocked.
+    const YIELDS_WITHOUT_PROC: u32 = 100_000;
+
+    /// A thread started by [`spawn_watched`].
+    #[derive(Debug)]
+    pub struct WatchedThread<T> {
+        handle: JoinHandle<T>,
+        /// The thread's `stat` file, once it has started (`None` where there is no `/proc`).
+        stat: Arc<OnceLock<Option<PathBuf>>>,
+    }
+
+    /// Spawns `f` on a thread whose kernel state [`WatchedThread::is_blocked`] reads.
+    pub fn spawn_watched<F, T>(f: F) -> WatchedThread<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let stat = Arc::new(OnceLock::new());
+        let mine = Arc::clone(&stat);
+        let handle = thread::spawn(move || {
+            let task = std::fs::read_link("/proc/thread-self").ok();
+            let _ = mine.set(task.map(|task| Path::new("/proc").join(task).join("stat")));
+            f()
+        });
+        WatchedThread { handle, stat }
+    }
+
+    impl<T> WatchedThread<T> {
+        /// Whether the kernel reports the thread asleep (`S`): blocked on a lock, a condition
+        /// variable or a join. `false` before the thread has started, after it finished, and
+        /// where there is no `/proc`.
+        pub fn is_blocked(&self) -> bool {
+            match self.stat.get() {
+                Some(Some(stat)) => !self.handle.is_finished() && asleep(stat),
+                _ => false,
+            }
+        }
+
+        /// Whether the thread's function has returned.
+        pub fn is_finished(&self) -> bool {
+            self.handle.is_finished()
+        }
+
+        /// Yields until the thread has finished or is blocked.
+        pub fn wait_until_blocked(&self) {
+            let mut yields = 0u32;
+            loop {
+                if self.handle.is_finished() || self.is_blocked() {
+                    return;
+                }
+                if matches!(self.stat.get(), Some(None)) && yields >= YIELDS_WITHOUT_PROC {
+                    return;
+                }
+                yields = yields.saturating_add(1);
+                thread::yield_now();
+            }
+        }
+
+        /// Waits for the thread to finish, and returns what it returned (or its panic).
+        pub fn join(self) -> thread::Result<T> {
+            self.handle.join()
+        }
+    }
+
+    fn asleep(stat: &Path) -> bool {
+        // The state is the first field after the command name, which ends at the last ')'.
+        std::fs::read_to_string(stat)
+            .ok()
+            .and_then(|text| text.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('S')))
+            .unwrap_or(false)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::sync::Mutex;
+
+        #[test]
+        fn a_thread_waiting_for_a_held_lock_is_seen_blocked() {
+            let lock = Arc::new(Mutex::new(()));
+            let held = lock.lock().expect("lock");
+            let theirs = Arc::clone(&lock);
+            let waiter = spawn_watched(move || drop(theirs.lock().expect("lock")));
+            waiter.wait_until_blocked();
+            assert!(!waiter.is_finished(), "the waiter cannot finish while the lock is held");
+            drop(held);
+            waiter.join().expect("the waiter finishes once the lock is free");
+        }
+    }
+}
+
 #[cfg(feature = "shuttle")]
 mod schedules {
     use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -135,6 +245,10 @@ mod schedules {
         ));
         let mut config = Config::new();
         config.failure_persistence = FailurePersistence::File(Some(persisted.clone()));
+        // Shuttle warns that it runs every atomic access as SeqCst: it cannot find a bug that
+        // needs a weaker ordering (the book's lab 5 chapter says so), and the warning on every
+        // run hides the failure.
+        config.silence_warnings = true;
         let _ = std::fs::create_dir_all(&persisted);
         let body = std::sync::Arc::new(body);
         let outcome = catch_unwind(AssertUnwindSafe(|| match &replaying {
@@ -165,6 +279,14 @@ mod schedules {
                  never released (shuttle: {text})",
                 plan.deadlock
             )
+        } else if replaying.is_some() && text.contains("not runnable") {
+            // A schedule records which thread ran at each step of one version of the code; on
+            // code that has changed since, the steps no longer match.
+            panic!(
+                "{SCHEDULE_VARIABLE} holds a schedule recorded on other code (shuttle: {}): unset it to explore \
+                 the schedules of this code",
+                text.lines().next().unwrap_or_default().chars().take(120).collect::<String>()
+            );
         } else {
             // A panic that names no invariant (an unwrap, an index out of range) stays as it is.
             resume_unwind(payload);

@@ -13,8 +13,7 @@
 //! These tests drive the interleavings they need by hand. The shuttle tests
 //! (`cargo test -p lab5 --features shuttle --test shuttle`) explore the others.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -23,6 +22,7 @@ use distributed::explore::CrashExplorer;
 use distributed::invariant;
 use distributed::rng::lab_seed;
 use distributed::storage::{Entry, Index};
+use distributed::sync::{WatchedThread, spawn_watched};
 use distributed::testing::sim_disk;
 use distributed::vfs::{CrashMode, FsRef, SimFs};
 use lab5::{Command, KvStore, Machine, MachineError, Op, Read, ReadError, ReadNode, Replica, ReplicaOptions, Write};
@@ -345,55 +345,6 @@ mod atomic {
         }
     }
 
-    /// A thread whose kernel state the test can read, so that it can wait until the thread is
-    /// blocked (asleep on a lock) without sleeping itself.
-    struct Watched {
-        handle: JoinHandle<()>,
-        /// `/proc/<pid>/task/<tid>/stat`, once the thread has started (`None` without `/proc`).
-        stat: Arc<OnceLock<Option<PathBuf>>>,
-    }
-
-    fn spawn_watched(f: impl FnOnce() + Send + 'static) -> Watched {
-        let stat = Arc::new(OnceLock::new());
-        let mine = Arc::clone(&stat);
-        let handle = thread::spawn(move || {
-            let task = std::fs::read_link("/proc/thread-self").ok();
-            let _ = mine.set(task.map(|task| Path::new("/proc").join(task).join("stat")));
-            f();
-        });
-        Watched { handle, stat }
-    }
-
-    impl Watched {
-        /// Yields until the thread has finished or the kernel reports it asleep (`S`: blocked
-        /// on a futex, which is where a thread waiting for a lock is). Where there is no
-        /// `/proc` (not Linux), it yields a fixed number of times instead, which makes the
-        /// test below weaker there, never wrong.
-        fn wait_until_blocked(&self) {
-            let mut yields = 0u32;
-            loop {
-                if self.handle.is_finished() {
-                    return;
-                }
-                match self.stat.get() {
-                    Some(Some(stat)) if asleep(stat) => return,
-                    Some(None) if yields > 100_000 => return,
-                    _ => {}
-                }
-                yields += 1;
-                thread::yield_now();
-            }
-        }
-    }
-
-    fn asleep(stat: &Path) -> bool {
-        // The state is the first field after the command name, which ends with the last ')'.
-        std::fs::read_to_string(stat)
-            .ok()
-            .and_then(|text| text.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('S')))
-            .unwrap_or(false)
-    }
-
     #[test]
     fn a_read_of_several_keys_sees_an_entry_all_or_nothing() {
         let (_, fs) = sim_disk(lab_seed(9));
@@ -405,12 +356,12 @@ mod atomic {
         assert_eq!(node.apply_next().unwrap(), Some(1));
         // While a degraded read (served at once, at index 1) is reading its first key, another
         // thread starts to apply entry 2, and a second reader arrives behind it. The test waits
-        // until each is blocked, as the kernel reports it, not for a time. A node that reads
+        // until each is blocked, as the kernel reports it (`spawn_watched`), not for a time. A node that reads
         // all keys from one state holds both off until the read is done. One that takes the
         // lock once per key lets the apply in between: the standard library's RwLock on Linux
         // hands a released lock to the waiting writer, and the second reader, waiting behind
         // it, keeps the first from taking the lock back first.
-        let started: Arc<Mutex<Vec<Watched>>> = Arc::new(Mutex::new(Vec::new()));
+        let started: Arc<Mutex<Vec<WatchedThread<()>>>> = Arc::new(Mutex::new(Vec::new()));
         let (other, slot) = (node.clone(), Arc::clone(&started));
         *hook.lock().unwrap() = Some(Box::new(move || {
             let (applier, reader) = (other.clone(), other);
@@ -434,10 +385,10 @@ mod atomic {
             read.values,
             read.index
         );
-        let started: Vec<Watched> = started.lock().unwrap().drain(..).collect();
+        let started: Vec<WatchedThread<()>> = started.lock().unwrap().drain(..).collect();
         assert_eq!(started.len(), 2, "the hook ran");
         for watched in started {
-            watched.handle.join().unwrap();
+            watched.join().unwrap();
         }
         assert_eq!(node.status().last_applied, 2);
     }
