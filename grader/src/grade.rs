@@ -227,7 +227,7 @@ pub struct Grader {
 impl Grader {
     pub fn new(course: Course, options: GradeOptions) -> Result<Grader> {
         let points = PointsTable::load(&course.points_file())?;
-        let mut policy = Policy::load(&course.policy_file())?;
+        let mut policy = policy::load(&course.policy_file())?;
         policy.enabled = options.source_policy;
         Ok(Grader { course, points, policy, options, prepared: Default::default() })
     }
@@ -695,7 +695,8 @@ impl Grader {
                 Some(_) => notes.push(format!(
                     "replaced: {shown}/{given} is given by the course and was edited; the grade uses the course's copy"
                 )),
-                None => notes.push(format!("added: {shown}/{given} is given by the course; the grade uses the course's copy")),
+                None => notes
+                    .push(format!("added: {shown}/{given} is given by the course; the grade uses the course's copy")),
             }
             files.insert(path, course_copy);
         }

@@ -81,6 +81,14 @@ pub fn build_released(course: &Course, released: Option<&[LabNumber]>) -> Result
             toml::to_string(&public).map_err(|error| GraderError::config(course.points_file(), error.to_string()))?;
         let header = "# The public tests' points (written by the grader's export-handout from grader/points.toml).\n";
         files.insert(PathBuf::from("selfgrade/points.toml"), format!("{header}{text}").into_bytes());
+        // The source policy selfgrade applies first, as the grader does.
+        add_tree(&mut files, root, &root.join("source-policy"), &[Path::new("target")])?;
+        let policy = course.policy_file();
+        if policy.is_file() {
+            let text = std::fs::read(&policy).map_err(GraderError::io("read", &policy))?;
+            let header = b"# The source policy (copied by the grader's export-handout from grader/policy.toml).\n";
+            files.insert(PathBuf::from("selfgrade/policy.toml"), [header.as_slice(), &text].concat());
+        }
     }
     files.insert(PathBuf::from("Cargo.toml"), handout_manifest(course, &labs, &files)?.into_bytes());
     if course.lockfile().is_file() {
@@ -153,6 +161,9 @@ fn handout_manifest(course: &Course, labs: &[u32], files: &BTreeMap<PathBuf, Vec
     members.extend(labs.iter().map(|lab| format!("labs/lab{lab}")));
     if files.contains_key(Path::new("selfgrade/Cargo.toml")) {
         members.push("selfgrade".to_string());
+    }
+    if files.contains_key(Path::new("source-policy/Cargo.toml")) {
+        members.push("source-policy".to_string());
     }
 
     let mut used = BTreeSet::new();
@@ -232,12 +243,15 @@ fn lines_of(bytes: &[u8]) -> Vec<String> {
 }
 
 /// The lines only the solutions and the hidden suites contain: theirs, minus every line of
-/// the course's public material (stubs, public tests, kit).
+/// the course's public material (stubs, public tests, kit, selfgrade and the source policy).
 fn secret_lines(course: &Course) -> Result<BTreeMap<String, PathBuf>> {
     let root = course.root();
     let mut public = BTreeSet::new();
-    let public_dirs =
-        std::iter::once(course.kit_dir()).chain(course.labs()?.into_iter().map(|lab| course.stub_dir(lab)));
+    // The student-side tools are public too: the grader ships them.
+    let tools = [root.join("selfgrade"), root.join("source-policy")];
+    let public_dirs = std::iter::once(course.kit_dir())
+        .chain(course.labs()?.into_iter().map(|lab| course.stub_dir(lab)))
+        .chain(tools.into_iter().filter(|dir| dir.is_dir()));
     for dir in public_dirs {
         for file in list_files(&dir, &[Path::new("target")])? {
             let path = dir.join(&file);

@@ -5,6 +5,10 @@
 //! The points come from `selfgrade/points.toml` (the public rows of the course's
 //! `grader/points.toml`, written by the handout export), or from `grader/points.toml` in the
 //! course repository itself. The hidden tests are not here: the instructors' grade adds them.
+//!
+//! First it applies the course's source policy (`selfgrade/policy.toml` or
+//! `grader/policy.toml`), with the same code as the grader: a lab that names what labs may not
+//! (`std::fs`, `unsafe`, `include_str!`, …) scores 0 there, and learns it here first.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -67,9 +71,68 @@ fn points(lab: &str) -> Result<Lab, String> {
     Ok(table)
 }
 
+/// The source policy's refusals for `labs/labN/src`, as the grader words them.
+fn policy_refusals(lab: &str) -> Result<Vec<String>, String> {
+    let root = root();
+    let number: source_policy::LabNumber = lab.parse().map_err(|_| format!("not a lab number: {lab}"))?;
+    let policy_file = [root.join("selfgrade/policy.toml"), root.join("grader/policy.toml")]
+        .into_iter()
+        .find(|path| path.is_file())
+        .ok_or("no policy.toml found")?;
+    let policy = source_policy::Policy::load(&policy_file).map_err(|e| e.to_string())?;
+    let shown = format!("labs/lab{lab}/src");
+    let mut files = Vec::new();
+    let mut refusals = Vec::new();
+    read_sources(&root.join(&shown), &shown, &mut files, &mut refusals)?;
+    let sources = source_policy::SourceSet {
+        files: files.iter().map(|(name, bytes)| (name.clone(), bytes.as_slice())).collect(),
+    };
+    for violation in source_policy::check(&sources, &policy.lab(number)) {
+        refusals.push(format!("refused: {violation}"));
+    }
+    Ok(refusals)
+}
+
+/// Every file under `dir`, named `shown/…`; a link or anything but a file or directory is a
+/// refusal, as in the grader (it never follows a link out of a submission).
+fn read_sources(
+    dir: &Path,
+    shown: &str,
+    files: &mut Vec<(String, Vec<u8>)>,
+    refusals: &mut Vec<String>,
+) -> Result<(), String> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{shown}: {e}"))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{shown}: {e}"))?;
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let name = format!("{shown}/{}", entry.file_name().to_string_lossy());
+        let kind = entry.file_type().map_err(|e| format!("{name}: {e}"))?;
+        if kind.is_dir() {
+            read_sources(&entry.path(), &name, files, refusals)?;
+        } else if kind.is_file() {
+            files.push((name.clone(), std::fs::read(entry.path()).map_err(|e| format!("{name}: {e}"))?));
+        } else {
+            refusals.push(format!("refused: {name} is a link or a special file; the grader reads only plain files"));
+        }
+    }
+    Ok(())
+}
+
 fn grade(lab: &str) -> Result<(), String> {
     let table = points(lab)?;
     let package = format!("lab{lab}");
+    let refusals = policy_refusals(lab)?;
+    if !refusals.is_empty() {
+        let max: f64 = table.tests.iter().map(|test| test.points).sum();
+        println!("{package}: 0/{max} — the grader refuses to build this lab:");
+        for refusal in &refusals {
+            println!("  {}", refusal.chars().filter(|c| !c.is_control()).collect::<String>());
+        }
+        println!("\nLabs do all I/O through the kit's Vfs and need no unsafe code, no std::fs, no std::process.");
+        return Ok(());
+    }
     eprintln!("building the tests of {package} …");
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root())
