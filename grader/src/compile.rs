@@ -30,6 +30,10 @@ pub struct CargoOptions {
     pub target_dir: PathBuf,
     /// The most one build may take (a first build also compiles every dependency).
     pub build_timeout: Duration,
+    /// The course's pinned toolchain (`rust-toolchain.toml`'s channel). Cargo runs from `/`,
+    /// where rustup would not find that file, so it is passed as `RUSTUP_TOOLCHAIN`: every
+    /// submission is built by the compiler the course was checked with.
+    pub toolchain: Option<String>,
     /// The most compiler output kept for a report.
     pub output_limit: usize,
 }
@@ -40,6 +44,7 @@ impl CargoOptions {
             cargo: std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("cargo")),
             target_dir,
             build_timeout: Duration::from_secs(DEFAULT_BUILD_TIMEOUT_SECS),
+            toolchain: None,
             output_limit: 32 << 10,
         }
     }
@@ -61,6 +66,9 @@ impl CargoOptions {
             .env_remove("CARGO_BUILD_RUSTC_WRAPPER")
             .env("CARGO_INCREMENTAL", "0")
             .env("CARGO_TERM_COLOR", "never");
+        if let Some(toolchain) = &self.toolchain {
+            command.env("RUSTUP_TOOLCHAIN", toolchain);
+        }
         command
     }
 }

@@ -103,6 +103,14 @@ impl Course {
         self.root.join("book")
     }
 
+    /// The channel `rust-toolchain.toml` pins (`1.95.0`), if the course pins one.
+    pub fn pinned_toolchain(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.root.join("rust-toolchain.toml")).ok()?;
+        let table: toml::Table = text.parse().ok()?;
+        let channel = table.get("toolchain")?.get("channel")?.as_str()?;
+        Some(channel.to_string())
+    }
+
     /// Where generated workspaces are built: shared across grades so that dependencies are
     /// compiled once. Not `target/` itself, whose lock a running `cargo test` holds.
     pub fn default_target_dir(&self) -> PathBuf {

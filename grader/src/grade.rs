@@ -96,7 +96,10 @@ pub struct GradeOptions {
 impl GradeOptions {
     pub fn new(course: &Course) -> GradeOptions {
         GradeOptions {
-            cargo: CargoOptions::new(course.default_target_dir()),
+            cargo: CargoOptions {
+                toolchain: course.pinned_toolchain(),
+                ..CargoOptions::new(course.default_target_dir())
+            },
             deps: DepsMode::Reference,
             workers: 2,
             output_limit: 8 << 10,

@@ -95,6 +95,12 @@ pub fn build_released(course: &Course, released: Option<&[LabNumber]>) -> Result
         let lock = std::fs::read(course.lockfile()).map_err(GraderError::io("read", course.lockfile()))?;
         files.insert(PathBuf::from("Cargo.lock"), lock);
     }
+    // The students build with the release the grader builds with.
+    let toolchain = root.join("rust-toolchain.toml");
+    if toolchain.is_file() {
+        let text = std::fs::read(&toolchain).map_err(GraderError::io("read", &toolchain))?;
+        files.insert(PathBuf::from("rust-toolchain.toml"), text);
+    }
     files.insert(PathBuf::from(".gitignore"), format!("/target\n/book/{}\n", build_dir.display()).into_bytes());
     files.insert(PathBuf::from("README.md"), student_readme(course, &labs)?.into_bytes());
     Ok(Handout { files })
