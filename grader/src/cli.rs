@@ -95,6 +95,16 @@ enum Command {
         #[command(flatten)]
         course: CourseArgs,
     },
+    /// Export what a grading machine needs to grade one lab: no reference of that lab or later
+    ExportBundle {
+        /// An absent or empty directory.
+        dir: PathBuf,
+        /// The lab the bundle grades: N or labN.
+        #[arg(long, value_name = "N")]
+        lab: String,
+        #[command(flatten)]
+        course: CourseArgs,
+    },
     /// Check that the course grades what it claims to: references 100%, stubs 0, zoo caught.
     Selfcheck {
         /// Check one lab only.
@@ -206,6 +216,19 @@ fn run(cli: Cli) -> Result<i32> {
             eprintln!(
                 "wrote the handout ({} files) to {}; no line of a solution or a hidden test is in it",
                 handout.files.len(),
+                dir.display()
+            );
+            Ok(exit::OK)
+        }
+        Command::ExportBundle { dir, lab, course: course_args } => {
+            let course = open_course(&course_args)?;
+            let [lab] = select_labs(&course, Some(&lab))?[..] else {
+                return Err(GraderError::Usage("--lab names one lab".into()));
+            };
+            let bundle = crate::bundle::export(&course, lab, &absolute(&dir)?)?;
+            eprintln!(
+                "wrote the grading bundle of lab{lab} ({} files) to {}: no reference of lab{lab} or later, no other lab's hidden suite",
+                bundle.files.len(),
                 dir.display()
             );
             Ok(exit::OK)

@@ -133,16 +133,16 @@ impl Course {
         Ok(labs)
     }
 
-    /// The labs that can be graded: a stub, a reference solution and a hidden suite.
+    /// The labs that can be graded: a stub and a hidden suite. A grading bundle
+    /// (`export-bundle`) has no reference of the lab it grades; the selfcheck, which needs one,
+    /// checks for it itself.
     pub fn gradable_labs(&self) -> Result<Vec<LabNumber>> {
-        Ok(self
-            .labs()?
-            .into_iter()
-            .filter(|&lab| {
-                self.solution_dir(lab).join("Cargo.toml").is_file()
-                    && self.hidden_suite_dir(lab).join("main.rs").is_file()
-            })
-            .collect())
+        Ok(self.labs()?.into_iter().filter(|&lab| self.hidden_suite_dir(lab).join("main.rs").is_file()).collect())
+    }
+
+    /// Whether the course holds lab `lab`'s reference solution (a bundle does not).
+    pub fn has_reference(&self, lab: LabNumber) -> bool {
+        self.solution_dir(lab).join("Cargo.toml").is_file()
     }
 
     /// The public test targets of a lab: `tests/NAME.rs` and `tests/NAME/main.rs`, as cargo

@@ -554,9 +554,11 @@ impl Grader {
         Ok(report)
     }
 
-    /// The prebuilt dependency cache of `lab`: every dependency, the kit and the tests built
-    /// once from the reference solution (course code only, no student code), in
-    /// `<target>/cache`. Built at most once per grader; grades layer their own target over it.
+    /// The prebuilt dependency cache of `lab`: every dependency, the kit, the earlier labs'
+    /// references and the tests built once from the lab's stub (course code only, no student
+    /// code; the stub rather than the reference, so that a grading bundle without the reference
+    /// builds it too), in `<target>/cache`. Built at most once per grader; grades layer their
+    /// own target over it.
     fn prepare_cache(&self, lab: LabNumber, work_root: &Path) -> Result<PathBuf> {
         let cache = self.options.cargo.target_dir.join("cache");
         let mut prepared = self.prepared.lock().unwrap_or_else(|poison| poison.into_inner());
@@ -575,9 +577,9 @@ impl Grader {
         for earlier in self.course.labs()?.into_iter().filter(|&k| k < lab) {
             earlier_labs.insert(earlier, LabSource::Reference);
         }
-        let reference = crate::submission::read_tree(&self.course.solution_dir(lab).join("src"), "reference", &[])
-            .map_err(|refusal| GraderError::config(self.course.solution_dir(lab), refusal.notes.join("; ")))?;
-        let workspace = generate(&self.course, work_root, &WorkspaceRequest { lab, src: reference, earlier_labs })?;
+        let stub = crate::submission::read_tree(&self.course.stub_dir(lab).join("src"), "stub", &[])
+            .map_err(|refusal| GraderError::config(self.course.stub_dir(lab), refusal.notes.join("; ")))?;
+        let workspace = generate(&self.course, work_root, &WorkspaceRequest { lab, src: stub, earlier_labs })?;
         // Course code only, and a first build compiles every dependency: the time limit of a
         // submission's build does not apply.
         workspace.install_hidden_suite()?;
@@ -586,7 +588,7 @@ impl Grader {
         let outcome = build(&workspace, &cargo, &cache, Phase::Tests)?;
         if !outcome.succeeded() {
             return Err(GraderError::Tool(format!(
-                "the dependency cache for lab{lab} (the reference, built in {}) did not build:\n{}",
+                "the dependency cache for lab{lab} (the stub, built in {}) did not build:\n{}",
                 cache.display(),
                 outcome.errors_text(None, 8 << 10)
             )));
@@ -601,8 +603,8 @@ impl Grader {
     fn cache_fingerprint(&self, lab: LabNumber) -> Result<String> {
         use std::hash::{Hash, Hasher};
         let course = &self.course;
-        let mut dirs = vec![course.kit_dir(), course.stub_dir(lab).join("tests"), course.hidden_suite_dir(lab)];
-        for earlier in course.labs()?.into_iter().filter(|&k| k <= lab) {
+        let mut dirs = vec![course.kit_dir(), course.stub_dir(lab), course.hidden_suite_dir(lab)];
+        for earlier in course.labs()?.into_iter().filter(|&k| k < lab) {
             dirs.push(course.solution_dir(earlier));
             dirs.push(course.stub_dir(earlier).join("Cargo.toml"));
         }

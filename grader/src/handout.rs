@@ -137,7 +137,8 @@ fn leave_out_chapters(files: &mut BTreeMap<PathBuf, Vec<u8>>, course: &Course, l
     Ok(())
 }
 
-fn add_tree(files: &mut BTreeMap<PathBuf, Vec<u8>>, root: &Path, dir: &Path, skip: &[&Path]) -> Result<()> {
+/// Adds every file under `dir` (but `skip`) to `files`, named relative to `root`.
+pub(crate) fn add_tree(files: &mut BTreeMap<PathBuf, Vec<u8>>, root: &Path, dir: &Path, skip: &[&Path]) -> Result<()> {
     let relative_dir = dir.strip_prefix(root).unwrap_or(dir);
     for file in list_files(dir, skip)? {
         let path = dir.join(&file);

@@ -140,7 +140,7 @@ pub fn run(course: &Course, grade_options: GradeOptions, options: &SelfcheckOpti
     let gradable = course.gradable_labs()?;
     let mut problems = Vec::new();
     for lab in course.labs()? {
-        if !gradable.contains(&lab) {
+        if !gradable.contains(&lab) || !course.has_reference(lab) {
             problems.push(format!(
                 "lab{lab} has a stub but no reference solution (solutions/lab{lab}) or hidden suite (grader/suites/lab{lab}/main.rs)"
             ));
@@ -153,11 +153,11 @@ pub fn run(course: &Course, grade_options: GradeOptions, options: &SelfcheckOpti
     }
     let labs = match &options.labs {
         Some(labs) => labs.clone(),
-        None => gradable.clone(),
+        None => gradable.iter().copied().filter(|&lab| course.has_reference(lab)).collect(),
     };
     let mut checks = Vec::new();
     for lab in labs {
-        if !gradable.contains(&lab) {
+        if !gradable.contains(&lab) || !course.has_reference(lab) {
             return Err(GraderError::Usage(format!(
                 "lab{lab} cannot be checked: it needs a stub, a reference solution and a hidden suite"
             )));
