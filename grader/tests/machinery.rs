@@ -117,6 +117,36 @@ fn edited_tests_and_manifests_are_ignored_and_reported() {
 }
 
 #[test]
+fn a_given_file_is_graded_from_the_courses_copy() {
+    let fake = FakeCourse::new();
+    // A file the stub shares with the reference, used by both.
+    let given = "/// The course's constant.\npub const ZERO: u64 = 0;\n";
+    fake.write("labs/lab1/src/given.rs", given);
+    fake.write("solutions/lab1/src/given.rs", given);
+    let points = fs::read_to_string(fake.root().join("grader/points.toml")).unwrap();
+    fake.write(
+        "grader/points.toml",
+        &points.replace("title = \"Adding\"", "title = \"Adding\"\ngiven = [\"given.rs\"]"),
+    );
+    let grader = fake.grader();
+    let with_module = |lib: &str| format!("{lib}\nmod given;\npub fn zero() -> u64 {{ given::ZERO }}\n");
+
+    // An edited copy is replaced by the course's, with a note; the reference still scores all.
+    let edited = fake.submission("edited", &with_module(REFERENCE));
+    fs::write(edited.join("labs/lab1/src/given.rs"), "pub const ZERO: u64 = 1;\n").unwrap();
+    let report = grader.grade(&Submission::from_dir(edited), &[1]).unwrap();
+    assert_eq!(report.score, report.max_score, "{}", render(&report, Format::Text));
+    let notes = report.labs[0].notes.join("\n");
+    assert!(notes.contains("labs/lab1/src/given.rs is given by the course and was edited"), "{notes}");
+
+    // A missing copy is added.
+    let missing = fake.submission("missing", &with_module(REFERENCE));
+    let report = grader.grade(&Submission::from_dir(missing), &[1]).unwrap();
+    assert_eq!(report.score, report.max_score, "{}", render(&report, Format::Text));
+    assert!(report.labs[0].notes.join("\n").contains("added: labs/lab1/src/given.rs"), "{:?}", report.labs[0].notes);
+}
+
+#[test]
 fn the_selfcheck_passes_and_catches_the_zoo() {
     let fake = FakeCourse::new();
     let report = selfcheck::run(&fake.course(), fake.options(), &SelfcheckOptions::default()).unwrap();
