@@ -6,105 +6,20 @@ use std::path::Path;
 use std::sync::Arc;
 
 use distributed::explore::CrashExplorer;
-use distributed::invariant;
 use distributed::rng::{TestRng, lab_seed};
-use distributed::storage::{Entry, Index, SnapshotMeta, SnapshotStorage, StateMachineStorage};
+use distributed::storage::{Entry, Index, SnapshotStorage, StateMachineStorage};
 use distributed::testing::{proptest_config, sim_disk};
 use distributed::vfs::{FsRef, SimFs};
-use lab1::WalOptions;
-use lab4::{Command, KvStore, Op, ReplicaOptions, Write};
+use distributed::{fail, invariant};
+use lab4::{Command, Op};
 use lab7::{
-    CHUNK_DIR, ChunkId, ChunkImage, ChunkStore, ChunkedKv, Codec, Image, MANIFEST_FILE, NodeError, NodeOptions,
-    SnapshotPolicy, SnapshottingReplica, StoreError, StoreOptions, stream_snapshot,
+    CHUNK_DIR, ChunkId, ChunkImage, ChunkStore, ChunkedKv, Codec, Image, MANIFEST_FILE, NodeError, SnapshotPolicy,
+    SnapshottingReplica, StoreError, StoreOptions, stream_snapshot,
 };
 use proptest::prelude::*;
 
-const STORE: &str = "store";
-const NODE: &str = "node";
-
-macro_rules! fail {
-    ($invariant:expr, $($detail:tt)+) => {{
-        invariant!($invariant, false, $($detail)+);
-        unreachable!()
-    }};
-}
-
-fn commands(seed: u64, count: usize, keys: u64) -> Vec<Command> {
-    let mut rng = TestRng::new(seed);
-    (0..count)
-        .map(|i| {
-            let key = format!("k{}", rng.below(keys));
-            let op = match rng.below(10) {
-                0..=3 => {
-                    let len = 1 + rng.below(30) as usize;
-                    Op::Put { key, value: rng.bytes(len) }
-                }
-                4 => Op::Delete { key },
-                5..=7 => Op::Increment { key: format!("c{}", rng.below(4)), delta: rng.in_range(1, 100) as i64 },
-                8 => Op::Batch(vec![
-                    Write::Put { key: key.clone(), value: vec![b'b'; 5] },
-                    Write::Delete { key: format!("k{}", rng.below(keys)) },
-                ]),
-                _ => Op::Noop,
-            };
-            Command::new(1_000 + 10 * i as u64, op)
-        })
-        .collect()
-}
-
-fn log_of(commands: &[Command]) -> Vec<Entry> {
-    commands.iter().enumerate().map(|(i, c)| Entry::new(i as Index + 1, 1, c.encode())).collect()
-}
-
-fn apply_all(state: &mut impl StateMachineStorage, commands: &[Command]) {
-    for command in commands {
-        state.apply(&command.encode()).expect("apply a command");
-    }
-}
-
-fn model(commands: &[Command]) -> KvStore {
-    let mut kv = KvStore::new();
-    apply_all(&mut kv, commands);
-    kv
-}
-
-fn same_state(state: &ChunkedKv, model: &KvStore) -> bool {
-    state.log_time() == model.log_time() && state.iter().eq(model.iter())
-}
-
-fn meta(index: Index) -> SnapshotMeta {
-    SnapshotMeta { last_index: index, last_term: 1 }
-}
-
-fn open_store_with(fs: &FsRef, codec: Codec) -> ChunkStore {
-    ChunkStore::open(Arc::clone(fs), STORE, StoreOptions { codec })
-        .unwrap_or_else(|e| fail!("atomic-write", "the chunk store does not open: {e}"))
-}
-
-fn open_store(fs: &FsRef) -> ChunkStore {
-    open_store_with(fs, Codec::Lz4)
-}
-
-fn node_options(policy: SnapshotPolicy) -> NodeOptions {
-    NodeOptions {
-        replica: ReplicaOptions {
-            wal: WalOptions { segment_size: 1024, ..WalOptions::default() },
-            ..Default::default()
-        },
-        policy,
-        chunks: 8,
-        ..NodeOptions::default()
-    }
-}
-
-fn open_node(fs: &FsRef, policy: SnapshotPolicy) -> SnapshottingReplica {
-    SnapshottingReplica::open(Arc::clone(fs), NODE, node_options(policy))
-        .unwrap_or_else(|e| fail!("recovery-equivalence", "the replica does not open: {e}"))
-}
-
-fn put(key: &str, value: &[u8]) -> Op {
-    Op::Put { key: key.into(), value: value.to_vec() }
-}
+// The helpers the public tests use too (the workload, the model, the store, the replica).
+distributed::lab7_test_helpers!();
 
 mod chunks {
     use super::*;

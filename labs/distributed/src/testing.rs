@@ -448,3 +448,161 @@ impl VfsFile for HeldFile {
         result
     }
 }
+
+/// Fails the test naming `invariant`, where a value is expected (a `match` arm, an
+/// `unwrap_or_else`): [`invariant!`](crate::invariant) with a condition that does not hold, so
+/// the message and the replay line are the same.
+#[macro_export]
+macro_rules! fail {
+    ($invariant:expr, $($detail:tt)+) => {{
+        $crate::invariant!($invariant, false, $($detail)+);
+        unreachable!()
+    }};
+}
+
+/// Lab 7's test helpers, written once for its public tests and its hidden suite: a seeded
+/// workload of lab 4 commands, its log and its model, the comparison of a chunked state with
+/// the model, and the chunk store and replica those tests open.
+///
+/// The kit cannot depend on the labs (every lab depends on the kit), so these are a macro that
+/// expands in the test file that calls it, at its root, where `lab4` and `lab7` are
+/// dependencies: `distributed::lab7_test_helpers!();`. Each item is allowed to go unused, since
+/// no single test file uses them all. The items:
+///
+/// - `STORE`, `NODE`: the directories of the chunk store and of the replica;
+/// - `commands(seed, count, keys)`: puts, deletes, increments, batches and no-ops over `keys`
+///   keys, with increasing timestamps; `log_of(&commands)`: entry `i + 1` of term 1 carries
+///   `commands[i]`; `apply_all(&mut state, &commands)`; `model(&commands)`: lab 4's `KvStore`
+///   after them; `put(key, value)`: a put operation;
+/// - `same_state(&chunked, &model)`: the same keys, values and log time; `describe(&chunked)`;
+/// - `meta(index)`: a snapshot's metadata at `index` in term 1;
+/// - `open_store(&fs)`, `open_store_with(&fs, codec)`, `restored(&store, invariant)`: the store
+///   and its newest snapshot's state, failing under `atomic-write` or `invariant`;
+/// - `node_options(policy)`, `open_node(&fs, policy)`: a replica with small log segments and 8
+///   chunks, failing under `recovery-equivalence` if it does not open.
+#[macro_export]
+macro_rules! lab7_test_helpers {
+    () => {
+        #[allow(dead_code)]
+        const STORE: &str = "store";
+        #[allow(dead_code)]
+        const NODE: &str = "node";
+
+        /// A seeded workload of `count` commands over `keys` keys: puts, deletes, increments,
+        /// batches and no-ops, with increasing timestamps.
+        #[allow(dead_code)]
+        fn commands(seed: u64, count: usize, keys: u64) -> ::std::vec::Vec<::lab4::Command> {
+            use ::lab4::{Command, Op, Write};
+            let mut rng = $crate::rng::TestRng::new(seed);
+            (0..count)
+                .map(|i| {
+                    let key = format!("k{}", rng.below(keys));
+                    let op = match rng.below(10) {
+                        0..=3 => {
+                            let len = 1 + rng.below(24) as usize;
+                            Op::Put { key, value: rng.bytes(len) }
+                        }
+                        4 => Op::Delete { key },
+                        5..=7 => {
+                            Op::Increment { key: format!("c{}", rng.below(4)), delta: rng.in_range(1, 100) as i64 }
+                        }
+                        8 => Op::Batch(vec![
+                            Write::Put { key: key.clone(), value: vec![b'b'; 5] },
+                            Write::Delete { key: format!("k{}", rng.below(keys)) },
+                        ]),
+                        _ => Op::Noop,
+                    };
+                    Command::new(1_000 + 10 * i as u64, op)
+                })
+                .collect()
+        }
+
+        /// The log of a leader in term 1: entry `i + 1` carries `commands[i]`.
+        #[allow(dead_code)]
+        fn log_of(commands: &[::lab4::Command]) -> ::std::vec::Vec<$crate::storage::Entry> {
+            commands.iter().enumerate().map(|(i, c)| $crate::storage::Entry::new(i as u64 + 1, 1, c.encode())).collect()
+        }
+
+        #[allow(dead_code)]
+        fn apply_all(state: &mut impl $crate::storage::StateMachineStorage, commands: &[::lab4::Command]) {
+            for command in commands {
+                state.apply(&command.encode()).expect("apply a command");
+            }
+        }
+
+        /// The model after `commands`.
+        #[allow(dead_code)]
+        fn model(commands: &[::lab4::Command]) -> ::lab4::KvStore {
+            let mut kv = ::lab4::KvStore::new();
+            apply_all(&mut kv, commands);
+            kv
+        }
+
+        #[allow(dead_code)]
+        fn put(key: &str, value: &[u8]) -> ::lab4::Op {
+            ::lab4::Op::Put { key: key.into(), value: value.to_vec() }
+        }
+
+        /// Whether a chunked state holds exactly the model's keys, values and log time.
+        #[allow(dead_code)]
+        fn same_state(state: &::lab7::ChunkedKv, model: &::lab4::KvStore) -> bool {
+            state.log_time() == model.log_time() && state.iter().eq(model.iter())
+        }
+
+        #[allow(dead_code)]
+        fn describe(state: &::lab7::ChunkedKv) -> String {
+            format!("{} keys, log time {}", state.len(), state.log_time())
+        }
+
+        #[allow(dead_code)]
+        fn meta(index: $crate::storage::Index) -> $crate::storage::SnapshotMeta {
+            $crate::storage::SnapshotMeta { last_index: index, last_term: 1 }
+        }
+
+        #[allow(dead_code)]
+        fn open_store_with(fs: &$crate::vfs::FsRef, codec: ::lab7::Codec) -> ::lab7::ChunkStore {
+            match ::lab7::ChunkStore::open(::std::sync::Arc::clone(fs), STORE, ::lab7::StoreOptions { codec }) {
+                Ok(store) => store,
+                Err(e) => $crate::fail!("atomic-write", "the chunk store does not open: {e}"),
+            }
+        }
+
+        #[allow(dead_code)]
+        fn open_store(fs: &$crate::vfs::FsRef) -> ::lab7::ChunkStore {
+            open_store_with(fs, ::lab7::Codec::default())
+        }
+
+        /// The state of the store's newest snapshot.
+        #[allow(dead_code)]
+        fn restored(
+            store: &::lab7::ChunkStore,
+            invariant: &str,
+        ) -> Option<($crate::storage::SnapshotMeta, ::lab7::ChunkedKv)> {
+            match store.load_state() {
+                Ok(state) => state,
+                Err(e) => $crate::fail!(invariant, "the newest snapshot does not restore: {e}"),
+            }
+        }
+
+        #[allow(dead_code)]
+        fn node_options(policy: ::lab7::SnapshotPolicy) -> ::lab7::NodeOptions {
+            ::lab7::NodeOptions {
+                replica: ::lab4::ReplicaOptions {
+                    wal: ::lab1::WalOptions { segment_size: 1024, ..::lab1::WalOptions::default() },
+                    ..::std::default::Default::default()
+                },
+                policy,
+                chunks: 8,
+                ..::lab7::NodeOptions::default()
+            }
+        }
+
+        #[allow(dead_code)]
+        fn open_node(fs: &$crate::vfs::FsRef, policy: ::lab7::SnapshotPolicy) -> ::lab7::SnapshottingReplica {
+            match ::lab7::SnapshottingReplica::open(::std::sync::Arc::clone(fs), NODE, node_options(policy)) {
+                Ok(node) => node,
+                Err(e) => $crate::fail!("recovery-equivalence", "the replica does not open: {e}"),
+            }
+        }
+    };
+}

@@ -14,112 +14,21 @@ use std::path::Path;
 use std::sync::Arc;
 
 use distributed::explore::CrashExplorer;
-use distributed::invariant;
-use distributed::rng::{TestRng, lab_seed};
+use distributed::rng::lab_seed;
 use distributed::storage::{Entry, Index, SnapshotMeta, SnapshotStorage, StateMachineStorage};
 use distributed::testing::sim_disk;
 use distributed::vfs::{FsRef, OpenMode, SimFs, StatsFs, Vfs};
-use lab1::WalOptions;
-use lab4::{Command, KvStore, Op, ReplicaOptions, Write};
+use distributed::{fail, invariant};
+use lab4::{Command, KvStore, Op};
 use lab7::format::{FormatError, decode_chunk, decode_manifest, encode_chunk, encode_manifest};
 use lab7::{
-    CHUNK_DIR, ChunkId, ChunkStore, ChunkedKv, Codec, MANIFEST_FILE, Manifest, NodeOptions, SnapshotPolicy,
-    SnapshottingReplica, StoreError, StoreOptions, chunk_of, stream_snapshot,
+    CHUNK_DIR, ChunkId, ChunkStore, ChunkedKv, Codec, MANIFEST_FILE, Manifest, SnapshotPolicy, SnapshottingReplica,
+    StoreError, StoreOptions, chunk_of, stream_snapshot,
 };
 
-const STORE: &str = "store";
-const NODE: &str = "node";
-
-/// Fails the test naming `invariant`, where a value is expected (a `match` arm).
-macro_rules! fail {
-    ($invariant:expr, $($detail:tt)+) => {{
-        invariant!($invariant, false, $($detail)+);
-        unreachable!()
-    }};
-}
-
-/// A seeded workload of `count` commands over `keys` keys: puts, deletes, increments,
-/// batches and no-ops, with increasing timestamps.
-fn commands(seed: u64, count: usize, keys: u64) -> Vec<Command> {
-    let mut rng = TestRng::new(seed);
-    (0..count)
-        .map(|i| {
-            let key = format!("k{}", rng.below(keys));
-            let op = match rng.below(10) {
-                0..=3 => {
-                    let len = 1 + rng.below(24) as usize;
-                    Op::Put { key, value: rng.bytes(len) }
-                }
-                4 => Op::Delete { key },
-                5..=7 => Op::Increment { key: format!("c{}", rng.below(4)), delta: rng.in_range(1, 100) as i64 },
-                8 => Op::Batch(vec![
-                    Write::Put { key: key.clone(), value: vec![b'b'; 5] },
-                    Write::Delete { key: format!("k{}", rng.below(keys)) },
-                ]),
-                _ => Op::Noop,
-            };
-            Command::new(1_000 + 10 * i as u64, op)
-        })
-        .collect()
-}
-
-/// The log of a leader in term 1: entry `i + 1` carries `commands[i]`.
-fn log_of(commands: &[Command]) -> Vec<Entry> {
-    commands.iter().enumerate().map(|(i, c)| Entry::new(i as Index + 1, 1, c.encode())).collect()
-}
-
-fn apply_all(state: &mut impl StateMachineStorage, commands: &[Command]) {
-    for command in commands {
-        state.apply(&command.encode()).expect("apply a command");
-    }
-}
-
-/// The model after `commands`.
-fn model(commands: &[Command]) -> KvStore {
-    let mut kv = KvStore::new();
-    apply_all(&mut kv, commands);
-    kv
-}
-
-/// Whether a chunked state holds exactly the model's keys, values and log time.
-fn same_state(state: &ChunkedKv, model: &KvStore) -> bool {
-    state.log_time() == model.log_time() && state.iter().eq(model.iter())
-}
-
-fn describe(state: &ChunkedKv) -> String {
-    format!("{} keys, log time {}", state.len(), state.log_time())
-}
-
-fn open_store(fs: &FsRef) -> ChunkStore {
-    ChunkStore::open(Arc::clone(fs), STORE, StoreOptions::default())
-        .unwrap_or_else(|e| fail!("atomic-write", "the chunk store does not open: {e}"))
-}
-
-fn meta(index: Index) -> SnapshotMeta {
-    SnapshotMeta { last_index: index, last_term: 1 }
-}
-
-/// The state of the store's newest snapshot.
-fn restored(store: &ChunkStore, invariant: &str) -> Option<(SnapshotMeta, ChunkedKv)> {
-    store.load_state().unwrap_or_else(|e| fail!(invariant, "the newest snapshot does not restore: {e}"))
-}
-
-fn node_options(policy: SnapshotPolicy) -> NodeOptions {
-    NodeOptions {
-        replica: ReplicaOptions {
-            wal: WalOptions { segment_size: 1024, ..WalOptions::default() },
-            ..Default::default()
-        },
-        policy,
-        chunks: 8,
-        ..NodeOptions::default()
-    }
-}
-
-fn open_node(fs: &FsRef, policy: SnapshotPolicy) -> SnapshottingReplica {
-    SnapshottingReplica::open(Arc::clone(fs), NODE, node_options(policy))
-        .unwrap_or_else(|e| fail!("recovery-equivalence", "the replica does not open: {e}"))
-}
+// The workload, the model and the store and replica these tests open: the kit's
+// `lab7_test_helpers!` (shared with the hidden suite) defines them here.
+distributed::lab7_test_helpers!();
 
 /// Task 1: the state in chunks, copy-on-write, dirty tracking.
 mod chunks {
@@ -190,10 +99,6 @@ mod chunks {
             "writes to {keys:?} (chunks {expected:?}) and a delete of an absent key left chunks {dirty:?} dirty"
         );
     }
-}
-
-fn put(key: &str, value: &[u8]) -> Op {
-    Op::Put { key: key.into(), value: value.to_vec() }
 }
 
 /// Task 2: chunk files and manifests.
