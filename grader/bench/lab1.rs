@@ -22,8 +22,9 @@ use common::{bench_root, fresh_dir, machine, per_second};
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use distributed::storage::Entry;
@@ -114,6 +115,47 @@ fn raw_synced(root: &Path, records: &[Vec<u8>], batch: usize) -> f64 {
     per_second(records.len() as u64, start.elapsed())
 }
 
+/// Appends per second of `writers` threads that each write their own records (one `pwrite` per
+/// record) and wait for a sync, where the last thread of each batch to write syncs for all of
+/// them: a hand-written barrier that knows how many writers there are. It pays what any log
+/// with a thread per append pays (a wake-up and a system call per writer per batch) and nothing
+/// else: the limit for group commit under this benchmark's shape.
+fn raw_threads(root: &Path, records: &[Vec<u8>], writers: usize) -> f64 {
+    let file = raw_file(root, &format!("raw-threads-{writers}"));
+    let record_len = records[0].len() as u64;
+    let per_writer = records.len() / writers;
+    // (records written in the current batch, batches synced)
+    let batch = Mutex::new((0usize, 0u64));
+    let synced = Condvar::new();
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for writer in 0..writers {
+            let (file, batch, synced) = (&file, &batch, &synced);
+            scope.spawn(move || {
+                for k in 0..per_writer {
+                    let n = k * writers + writer;
+                    file.write_all_at(&records[n], n as u64 * record_len).expect("raw pwrite");
+                    let mut state = batch.lock().expect("batch lock");
+                    let generation = state.1;
+                    state.0 += 1;
+                    if state.0 == writers {
+                        state.0 = 0;
+                        drop(state);
+                        file.sync_data().expect("raw fdatasync");
+                        batch.lock().expect("batch lock").1 += 1;
+                        synced.notify_all();
+                    } else {
+                        while state.1 == generation {
+                            state = synced.wait(state).expect("batch lock");
+                        }
+                    }
+                }
+            });
+        }
+    });
+    per_second((per_writer * writers) as u64, start.elapsed())
+}
+
 /// Appends per second under `EveryAppend`, one writer.
 fn wal_synced(root: &Path, round: usize) -> f64 {
     let wal = open_wal(root, &format!("wal-synced-{round}"), SyncPolicy::EveryAppend);
@@ -163,6 +205,7 @@ struct Round {
     raw: f64,
     wal: f64,
     raw_batches: [(usize, f64); 2],
+    raw_threads: Vec<(usize, f64)>,
     groups: Vec<(u64, (f64, f64))>,
 }
 
@@ -180,11 +223,19 @@ fn main() {
     // second, and interleaving puts both sides of a ratio in the same weather.
     let records = record_bytes(GROUP_APPENDS);
     let rounds: Vec<Round> = (0..ROUNDS)
-        .map(|round| Round {
-            raw: raw_synced(&root, &records[..SYNCED_ENTRIES as usize], 1),
-            wal: wal_synced(&root, round),
-            raw_batches: [4, 16].map(|batch| (batch, raw_synced(&root, &records, batch))),
-            groups: [1, 4, 16].iter().map(|&w| (w, group_commit(&root, w))).collect(),
+        .map(|round| {
+            // Each log measurement right after its baseline.
+            let raw = raw_synced(&root, &records[..SYNCED_ENTRIES as usize], 1);
+            let wal = wal_synced(&root, round);
+            let mut groups = vec![(1, group_commit(&root, 1))];
+            let mut threaded = Vec::new();
+            let raw_batches = [4, 16].map(|batch| {
+                let rate = raw_synced(&root, &records, batch);
+                groups.push((batch as u64, group_commit(&root, batch as u64)));
+                threaded.push((batch, raw_threads(&root, &records, batch)));
+                (batch, rate)
+            });
+            Round { raw, wal, raw_batches, raw_threads: threaded, groups }
         })
         .collect();
     let _ = std::fs::remove_dir_all(&root);
@@ -193,6 +244,8 @@ fn main() {
     let group = |r: &Round, writers: u64| r.groups.iter().find(|(w, _)| *w == writers).map_or(0.0, |(_, g)| g.0);
     let per_sync = |r: &Round, writers: u64| r.groups.iter().find(|(w, _)| *w == writers).map_or(0.0, |(_, g)| g.1);
     let batch = |r: &Round, size: usize| r.raw_batches.iter().find(|(b, _)| *b == size).map_or(0.0, |(_, rate)| *rate);
+    let threads =
+        |r: &Round, size: usize| r.raw_threads.iter().find(|(b, _)| *b == size).map_or(0.0, |(_, rate)| *rate);
     let (wal_synced, raw_synced) = (med(&|r| r.wal), med(&|r| r.raw));
 
     println!("Machine: {}", machine(&root));
@@ -239,4 +292,18 @@ fn main() {
         med(&|r| batch(r, 4)),
         med(&|r| group(r, 4) / batch(r, 4))
     );
+    for writers in [16, 4] {
+        println!(
+            "| {writers} threads, one `pwrite()` each, one `fdatasync()` per batch (no log) vs raw batches of {writers} | {:.0} | {:.0} | {:.2}× |",
+            med(&|r| threads(r, writers)),
+            med(&|r| batch(r, writers)),
+            med(&|r| threads(r, writers) / batch(r, writers))
+        );
+        println!(
+            "| group commit, {writers} writers vs {writers} threads, one `pwrite()` each, one `fdatasync()` per batch | {:.0} | {:.0} | {:.2}× |",
+            med(&|r| group(r, writers as u64)),
+            med(&|r| threads(r, writers)),
+            med(&|r| group(r, writers as u64) / threads(r, writers))
+        );
+    }
 }
