@@ -9,7 +9,9 @@
 //! - appends synced one by one against `write()` + `fdatasync()` of the same bytes;
 //! - group commit with 1, 4 and 16 writers against one synced writer, and 4 and 16 writers
 //!   against the physical limit of syncing 4 and 16 records at a time (one `write()` of the
-//!   batch, one `fdatasync()`).
+//!   batch, one `fdatasync()`), and against 4 and 16 threads that each `pwrite()` their own
+//!   record and share one `fdatasync()` per batch through a barrier (the limit for any log
+//!   that takes one thread per append).
 //!
 //! The synced rows are the median of five interleaved rounds.
 //!
