@@ -22,6 +22,9 @@ const SPARE_FILE: &str = "spare.snap.tmp";
 /// in the CPU's cache while it is compared, large enough that system calls do not count.
 const VERIFY_CHUNK: usize = 256 << 10;
 
+/// How much of a snapshot's data `latest` reads at a time, for the same reason.
+const READ_CHUNK: usize = 256 << 10;
+
 /// Settings for [`SnapshotStore::open`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreOptions {
@@ -292,9 +295,14 @@ impl SnapshotStore {
     }
 
     /// Reads and verifies the snapshot file for `meta`: the header first, so that its CRC
-    /// vouches for the length before anything is allocated, then the data and the footer
-    /// straight into the buffer the snapshot keeps (no second copy to move the data past the
-    /// header), checksummed where they lie.
+    /// vouches for the length before anything is allocated; then the data, a chunk at a time
+    /// into one small buffer, each chunk checksummed while it is in the CPU's cache and
+    /// appended to the snapshot's own buffer; then the footer.
+    ///
+    /// Why not the whole file into one buffer: a buffer that `read_at` may fill must be
+    /// initialised first (zeroed: a pass over every byte that `std::fs::read`, which reads
+    /// into memory it has not initialised, does not pay), the checksum would then read the
+    /// data back from main memory, and dropping the header would move the data once more.
     fn read_verified(&self, meta: SnapshotMeta) -> Result<Snapshot, ReadError> {
         let damaged = |e: format::FormatError| ReadError::Damaged(e.to_string());
         let name = format::snapshot_file_name(meta);
@@ -307,13 +315,21 @@ impl SnapshotStore {
         format::check_length(&header, len).map_err(damaged)?;
         // The file's length is the header's, so this allocates what the disk holds, never
         // what a damaged length field asks for.
-        let body_len = usize::try_from(len - HEADER_LEN)
+        let data_len = usize::try_from(header.data_len)
             .map_err(|_| ReadError::Io(io::Error::new(io::ErrorKind::OutOfMemory, "snapshot too large to read")))?;
-        let mut data = vec![0; body_len];
-        file.read_exact_at(HEADER_LEN, &mut data).map_err(ReadError::Io)?;
-        let data_len = body_len - FOOTER_LEN as usize;
-        format::check_footer(format::file_crc(head, &data[..data_len]), &data[data_len..]).map_err(damaged)?;
-        data.truncate(data_len);
+        let mut data = Vec::with_capacity(data_len);
+        let mut chunk = vec![0u8; READ_CHUNK.min(data_len)];
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(head);
+        while data.len() < data_len {
+            let piece = &mut chunk[..READ_CHUNK.min(data_len - data.len())];
+            file.read_exact_at(HEADER_LEN + data.len() as u64, piece).map_err(ReadError::Io)?;
+            hasher.update(piece);
+            data.extend_from_slice(piece);
+        }
+        let mut footer = [0u8; FOOTER_LEN as usize];
+        file.read_exact_at(HEADER_LEN + data_len as u64, &mut footer).map_err(ReadError::Io)?;
+        format::check_footer(hasher.finalize(), &footer).map_err(damaged)?;
         if header.meta != meta {
             return Err(ReadError::Damaged(format!("its header says {:?}, its name {meta:?}", header.meta)));
         }
