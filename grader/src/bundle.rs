@@ -101,19 +101,7 @@ fn workspace_manifest(course: &Course, lab: LabNumber, members: Vec<String>) -> 
     let text = std::fs::read_to_string(&path).map_err(GraderError::io("read", &path))?;
     let original: Table =
         text.parse().map_err(|error: toml::de::Error| GraderError::config(&path, error.to_string()))?;
-    let mut workspace = Table::new();
-    for (key, value) in original.get("workspace").and_then(Value::as_table).into_iter().flatten() {
-        if !matches!(key.as_str(), "members" | "default-members" | "exclude") {
-            workspace.insert(key.clone(), value.clone());
-        }
-    }
-    workspace.insert("members".into(), Value::Array(members.into_iter().map(Value::String).collect()));
-    let mut manifest = Table::new();
-    manifest.insert("workspace".into(), Value::Table(workspace));
-    if let Some(profile) = original.get("profile") {
-        manifest.insert("profile".into(), profile.clone());
-    }
-    let body = toml::to_string(&manifest).map_err(|error| GraderError::config(&path, error.to_string()))?;
+    let body = crate::handout::cut_workspace_manifest(&path, &original, members, |_| true)?;
     Ok(format!(
         "# The grading bundle of lab {lab} (written by the grader's export-bundle): no reference of lab {lab} or later.\n\
          # Build the grader with `cargo build --release -p grader`, then `target/release/grader grade --lab {lab} …`.\n{body}"

@@ -187,6 +187,21 @@ fn handout_manifest(course: &Course, labs: &[u32], files: &BTreeMap<PathBuf, Vec
         }
     }
 
+    let body = cut_workspace_manifest(&path, &original, members, |name| used.contains(name))?;
+    Ok(format!(
+        "# The course workspace: the kit (labs/distributed) and one crate per lab.\n# Run `cargo test -p lab1` to test lab 1.\n{body}"
+    ))
+}
+
+/// The course's root manifest cut to `members`: its `[workspace]` settings (the workspace
+/// dependencies `keep_dependency` accepts) and profiles, as TOML text. Shared by the handout
+/// and the grading bundle.
+pub(crate) fn cut_workspace_manifest(
+    path: &Path,
+    original: &Table,
+    members: Vec<String>,
+    keep_dependency: impl Fn(&str) -> bool,
+) -> Result<String> {
     let mut workspace = Table::new();
     for (key, value) in original.get("workspace").and_then(Value::as_table).into_iter().flatten() {
         match key.as_str() {
@@ -196,7 +211,7 @@ fn handout_manifest(course: &Course, labs: &[u32], files: &BTreeMap<PathBuf, Vec
                     .as_table()
                     .into_iter()
                     .flatten()
-                    .filter(|(name, _)| used.contains(*name))
+                    .filter(|(name, _)| keep_dependency(name))
                     .map(|(name, spec)| (name.clone(), spec.clone()))
                     .collect();
                 workspace.insert(key.clone(), Value::Table(kept));
@@ -212,10 +227,7 @@ fn handout_manifest(course: &Course, labs: &[u32], files: &BTreeMap<PathBuf, Vec
     if let Some(profile) = original.get("profile") {
         manifest.insert("profile".into(), profile.clone());
     }
-    let body = toml::to_string(&manifest).map_err(|error| GraderError::config(&path, error.to_string()))?;
-    Ok(format!(
-        "# The course workspace: the kit (labs/distributed) and one crate per lab.\n# Run `cargo test -p lab1` to test lab 1.\n{body}"
-    ))
+    toml::to_string(&manifest).map_err(|error| GraderError::config(path, error.to_string()))
 }
 
 fn student_readme(course: &Course, labs: &[u32]) -> Result<String> {
