@@ -46,8 +46,8 @@ pub fn build(course: &Course) -> Result<Handout> {
 }
 
 /// Builds the handout of the labs in `released` only (all labs if `None`): a staged release
-/// leaves out the later labs' stubs, tests and chapters. The instructors' chapter is never in
-/// it.
+/// leaves out the later labs' stubs, tests and chapters. The instructors' pages
+/// (`instructors.md`, `instructors-*.md`) are never in it.
 pub fn build_released(course: &Course, released: Option<&[LabNumber]>) -> Result<Handout> {
     let mut files = BTreeMap::new();
     let root = course.root();
@@ -115,7 +115,8 @@ fn leave_out_chapters(files: &mut BTreeMap<PathBuf, Vec<u8>>, course: &Course, l
         .keys()
         .filter_map(|path| {
             let name = path.strip_prefix(&book_src).ok()?.to_str()?;
-            if name == "instructors.md" {
+            // The instructors' pages: `instructors.md` and every `instructors-*.md`.
+            if name == "instructors.md" || (name.starts_with("instructors-") && name.ends_with(".md")) {
                 return Some(name.to_string());
             }
             let lab = name.strip_suffix(".md")?.split('-').next().and_then(crate::course::parse_lab_name)?;

@@ -248,13 +248,18 @@ fn the_command_line_exit_codes_tell_a_grade_from_a_grader_failure() {
     let misplaced = run(&["export-handout", fake.root().join("h").to_str().unwrap(), "--jobs", "3"]);
     assert_eq!(misplaced.status.code(), Some(2), "--jobs belongs to grade and selfcheck");
 
-    // A staged release: only the labs named, never the instructors' chapter.
+    // A staged release: only the labs named, never the instructors' pages.
     fake.write("book/src/instructors.md", "# For instructors\n");
-    fake.write("book/src/SUMMARY.md", "# Summary\n\n- [Lab 1](lab1.md)\n[For instructors](instructors.md)\n");
+    fake.write("book/src/instructors-answers.md", "# Answers\n");
+    fake.write(
+        "book/src/SUMMARY.md",
+        "# Summary\n\n- [Lab 1](lab1.md)\n[For instructors](instructors.md)\n[Answers](instructors-answers.md)\n",
+    );
     let staged = fake.root().join("staged");
     let export = run(&["export-handout", staged.to_str().unwrap(), "--labs", "1"]);
     assert_eq!(export.status.code(), Some(0), "{}", String::from_utf8_lossy(&export.stderr));
     assert!(staged.join("labs/lab1/src/lib.rs").is_file() && !staged.join("book/src/instructors.md").exists());
+    assert!(!staged.join("book/src/instructors-answers.md").exists());
     assert!(!fs::read_to_string(staged.join("book/src/SUMMARY.md")).unwrap().contains("instructors"));
     assert_eq!(
         run(&["export-handout", fake.root().join("h2").to_str().unwrap(), "--labs", "1-9"]).status.code(),
