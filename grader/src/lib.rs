@@ -9,8 +9,8 @@
 //!
 //! The book's chapter "For instructors" explains how to use it.
 
-pub mod cli;
 pub mod bundle;
+pub mod cli;
 pub mod compile;
 pub mod consistency;
 pub mod course;
