@@ -204,7 +204,11 @@ fn check_lab(grader: &Grader, lab: LabNumber, with_zoo: bool) -> Result<LabCheck
         });
     }
     if !reference.compiled {
-        problems.push(format!("the reference solution does not compile:\n{}", reference.compile_errors));
+        problems.push(format!(
+            "the reference solution does not compile:\n{}{}",
+            reference.compile_errors,
+            why_not_built(&reference)
+        ));
     }
     for test in &reference.ungraded_tests {
         problems.push(format!("test {test} exists but is not in points.toml"));
@@ -229,8 +233,9 @@ fn check_lab(grader: &Grader, lab: LabNumber, with_zoo: bool) -> Result<LabCheck
     let stub = grader.grade_lab(&Submission::from_sources("stub", all_sources(course, false)?), lab, &|_| false)?;
     if !stub.compiled {
         problems.push(format!(
-            "the stub does not compile (students must start from code that builds):\n{}",
-            stub.compile_errors
+            "the stub does not compile (students must start from code that builds):\n{}{}",
+            stub.compile_errors,
+            why_not_built(&stub)
         ));
     }
     if stub.compiled {
@@ -280,6 +285,17 @@ fn check_lab(grader: &Grader, lab: LabNumber, with_zoo: bool) -> Result<LabCheck
         in_progress: false,
         duration_secs: started.elapsed().as_secs_f64(),
     })
+}
+
+/// A lab that was not built for a reason other than the compiler (the source policy refused
+/// it, its files could not be read) says why in its notes and in its tests' messages.
+fn why_not_built(report: &LabReport) -> String {
+    let mut why: Vec<&str> =
+        report.notes.iter().map(String::as_str).filter(|note| note.starts_with("refused")).collect();
+    if let Some(test) = report.tests.first().filter(|test| test.status == TestStatus::Refused) {
+        why.push(test.message.as_str());
+    }
+    if why.is_empty() { String::new() } else { format!("\n{}", why.join("\n")) }
 }
 
 /// Exports the handout (refusing leaks), builds every lab in it, and checks that the public

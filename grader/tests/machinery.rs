@@ -147,6 +147,20 @@ fn a_given_file_is_graded_from_the_courses_copy() {
 }
 
 #[test]
+fn the_selfcheck_says_why_a_refused_reference_was_not_built() {
+    let fake = FakeCourse::new();
+    fake.write(
+        "solutions/lab1/src/lib.rs",
+        &format!("{REFERENCE}\npub fn peek() {{ let _ = std::fs::read(\"x\"); }}\n"),
+    );
+    let options = SelfcheckOptions { zoo: false, handout: false, ..SelfcheckOptions::default() };
+    let report = selfcheck::run(&fake.course(), fake.options(), &options).unwrap();
+    let summary = report.summary();
+    assert!(!report.passed(), "{summary}");
+    assert!(summary.contains("the reference solution does not compile") && summary.contains("std::fs"), "{summary}");
+}
+
+#[test]
 fn the_selfcheck_passes_and_catches_the_zoo() {
     let fake = FakeCourse::new();
     let report = selfcheck::run(&fake.course(), fake.options(), &SelfcheckOptions::default()).unwrap();
