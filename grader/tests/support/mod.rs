@@ -79,8 +79,8 @@ tests = [
   { suite = "public", name = "adds_small_numbers", points = 1, invariant = "matching", timeout_secs = 3 },
   { suite = "public", name = "more::adds_zero", points = 1, invariant = "matching", timeout_secs = 3 },
   { suite = "public", name = "checksum_of_nothing_is_zero", points = 1, invariant = "checksum", timeout_secs = 3 },
-  { suite = "hidden", name = "adds_large_numbers", points = 2, invariant = "matching", timeout_secs = 3 },
-  { suite = "hidden", name = "checksum_sees_a_flipped_bit", points = 2.5, invariant = "checksum", timeout_secs = 3 },
+  { suite = "hidden", name = "adds_large_numbers", points = 2, invariant = "matching", timeout_secs = 3, section = "lab1.md#lab-1" },
+  { suite = "hidden", name = "checksum_sees_a_flipped_bit", points = 2.5, invariant = "checksum", timeout_secs = 3, section = "lab1.md#lab-1" },
 ]
 "#;
 
