@@ -527,7 +527,7 @@ impl Grader {
             };
         }
         let runs = run_tests(&jobs, &run_options, stop)?;
-        let mut traces: Vec<Option<String>> = vec![None; points.tests.len()];
+        let mut traces: Vec<Option<serde_json::Value>> = vec![None; points.tests.len()];
         for ((index, spec), run) in pending.into_iter().zip(runs) {
             let trace = run.trace.filter(|_| spec.visibility() == Visibility::Visible);
             results[index] = Some((run.status, run.message, run.output, run.duration));
@@ -542,7 +542,7 @@ impl Grader {
                 let (status, message, output, duration) =
                     result.unwrap_or((TestStatus::NotRun, String::new(), String::new(), Duration::ZERO));
                 let mut report = test_report(lab, spec, status, message, output, duration);
-                report.crash_trace = trace.and_then(|json| serde_json::from_str(&json).ok());
+                report.crash_trace = trace;
                 report
             })
             .collect();

@@ -74,9 +74,9 @@ pub struct TestRun {
     /// Everything the process printed, cut to the limit.
     pub output: String,
     pub duration: Duration,
-    /// The crash trace a failed crash check left (see [`read_crash_trace`]), as JSON the grader
-    /// rewrote from what it parsed.
-    pub trace: Option<String>,
+    /// The crash trace a failed crash check left (see [`read_crash_trace`]), as the grader
+    /// parsed it.
+    pub trace: Option<serde_json::Value>,
 }
 
 /// The most bytes of a crash trace the grader reads: the kit's bound
@@ -87,10 +87,10 @@ pub const TRACE_CAP: u64 = 512 * 1024;
 /// hostile input: the test ran the submission's code in the same process that wrote it, so
 /// the file may be anything. The directory must be a real directory of the place (not a
 /// link), the file a regular file opened without following links, at most [`TRACE_CAP`]
-/// bytes, and a JSON object of the kit's format and version; the grader then writes its own
-/// serialization of what it parsed. Reports show it as text, and the book's viewer shows every
-/// string of it as text.
-pub fn read_crash_trace(place: &Path, test: &str) -> Option<String> {
+/// bytes, and a JSON object of the kit's format and version; reports then carry the grader's
+/// own serialization of what it parsed, never the file's bytes. Reports show it as text, and
+/// the book's viewer shows every string of it as text.
+pub fn read_crash_trace(place: &Path, test: &str) -> Option<serde_json::Value> {
     let dir = place.join(TRACE_DIR);
     let meta = std::fs::symlink_metadata(&dir).ok()?;
     if !meta.file_type().is_dir() {
@@ -100,7 +100,7 @@ pub fn read_crash_trace(place: &Path, test: &str) -> Option<String> {
     let trace: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let known = trace.get("format").and_then(|f| f.as_str()) == Some("durable-storage-crash-trace")
         && trace.get("version").and_then(|v| v.as_u64()) == Some(1);
-    known.then(|| trace.to_string())
+    known.then_some(trace)
 }
 
 /// The name the kit gives the trace of `test` (`distributed::crash_trace::file_name`; a test
@@ -489,7 +489,7 @@ mod tests {
         let file = dir.join(trace_file_name(test));
         std::fs::write(&file, r#"{"format":"durable-storage-crash-trace","version":1,"test":"<b>x</b>"}"#).unwrap();
         let read = read_crash_trace(place.path(), test).expect("a trace of the kit's format");
-        assert!(read.contains("<b>x</b>"), "kept as data: {read}");
+        assert_eq!(read["test"], "<b>x</b>", "kept as data: {read}");
         std::fs::write(&file, r#"{"format":"durable-storage-crash-trace","version":2}"#).unwrap();
         assert_eq!(read_crash_trace(place.path(), test), None, "another version");
         std::fs::write(&file, "not json").unwrap();

@@ -168,8 +168,7 @@ fn write_examples(wanted: impl Fn(&Example) -> bool) {
         std::fs::write(&file, original.replacen(&bug.find, &bug.replace, 1)).unwrap();
         let submission = Submission::from_sources(format!("zoo:{}", bug.name), BTreeMap::from([(example.lab, src)]));
         let wanted = example.test;
-        let stop =
-            |run: &TestRun| run.trace.as_deref().is_some_and(|json| json.contains(&format!("\"test\":\"{wanted}\"")));
+        let stop = |run: &TestRun| run.trace.as_ref().is_some_and(|trace| trace["test"] == wanted);
         let report = grader.grade_lab(&submission, example.lab, &stop).expect("the variant is graded");
         let failed_with_trace =
             |test: &&grader::grade::TestReport| test.suite == "public" && test.crash_trace.is_some();
