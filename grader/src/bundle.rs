@@ -110,17 +110,9 @@ fn workspace_manifest(course: &Course, lab: LabNumber, members: Vec<String>) -> 
 
 /// Builds the bundle of `lab` and writes it to `dest` (absent or empty).
 pub fn export(course: &Course, lab: LabNumber, dest: &Path) -> Result<Bundle> {
-    if dest.exists() && std::fs::read_dir(dest).map_err(GraderError::io("list", dest))?.next().is_some() {
-        return Err(GraderError::Usage(format!("{} is not empty", dest.display())));
-    }
+    crate::handout::refuse_non_empty(dest, "the bundle")?;
     let bundle = build(course, lab)?;
-    for (file, contents) in &bundle.files {
-        let path = dest.join(file);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(GraderError::io("create", parent))?;
-        }
-        std::fs::write(&path, contents).map_err(GraderError::io("write", &path))?;
-    }
+    crate::handout::write_files(&bundle.files, dest)?;
     prune_lockfile(dest)?;
     Ok(bundle)
 }

@@ -323,15 +323,7 @@ pub fn export(course: &Course, dest: &Path) -> Result<Handout> {
 
 /// [`export`] of the labs in `released` only (see [`build_released`]).
 pub fn export_released(course: &Course, dest: &Path, released: Option<&[LabNumber]>) -> Result<Handout> {
-    if dest.exists() {
-        let mut entries = std::fs::read_dir(dest).map_err(GraderError::io("list", dest))?;
-        if entries.next().is_some() {
-            return Err(GraderError::Usage(format!(
-                "{} exists and is not empty: export the handout to a new directory",
-                dest.display()
-            )));
-        }
-    }
+    refuse_non_empty(dest, "the handout")?;
     let handout = build_released(course, released)?;
     let leaks = find_leaks(course, &handout)?;
     if !leaks.is_empty() {
@@ -352,9 +344,28 @@ pub fn export_released(course: &Course, dest: &Path, released: Option<&[LabNumbe
     Ok(handout)
 }
 
+/// An export goes to a new or empty directory, never over files it did not write.
+pub(crate) fn refuse_non_empty(dest: &Path, what: &str) -> Result<()> {
+    if dest.exists() {
+        let mut entries = std::fs::read_dir(dest).map_err(GraderError::io("list", dest))?;
+        if entries.next().is_some() {
+            return Err(GraderError::Usage(format!(
+                "{} exists and is not empty: export {what} to a new directory",
+                dest.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Writes the files of `handout` under `dest`.
 pub fn write(handout: &Handout, dest: &Path) -> Result<()> {
-    for (file, contents) in &handout.files {
+    write_files(&handout.files, dest)
+}
+
+/// Writes `files` (relative paths) under `dest`, creating directories as needed.
+pub(crate) fn write_files(files: &BTreeMap<PathBuf, Vec<u8>>, dest: &Path) -> Result<()> {
+    for (file, contents) in files {
         let path = dest.join(file);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(GraderError::io("create", parent))?;
