@@ -156,13 +156,15 @@ pub fn run(course: &Course, grade_options: GradeOptions, options: &SelfcheckOpti
         None => gradable.iter().copied().filter(|&lab| course.has_reference(lab)).collect(),
     };
     let mut checks = Vec::new();
+    // The book's headings, read once for every lab's chapter sections.
+    let anchors = crate::consistency::book_anchors(course)?;
     for lab in labs {
         if !gradable.contains(&lab) || !course.has_reference(lab) {
             return Err(GraderError::Usage(format!(
                 "lab{lab} cannot be checked: it needs a stub, a reference solution and a hidden suite"
             )));
         }
-        checks.push(check_lab(&grader, lab, options.zoo)?);
+        checks.push(check_lab(&grader, lab, options.zoo, &anchors)?);
     }
     let handout = if options.handout { Some(check_handout(&grader)?) } else { None };
     Ok(SelfcheckReport { labs: checks, handout, problems, duration_secs: started.elapsed().as_secs_f64() })
@@ -180,12 +182,16 @@ fn all_sources(course: &Course, reference: bool) -> Result<BTreeMap<LabNumber, P
         .collect())
 }
 
-fn check_lab(grader: &Grader, lab: LabNumber, with_zoo: bool) -> Result<LabCheck> {
+fn check_lab(
+    grader: &Grader,
+    lab: LabNumber,
+    with_zoo: bool,
+    anchors: &BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> Result<LabCheck> {
     let started = Instant::now();
     let course = &grader.course;
     let points = grader.points.lab(lab);
-    let anchors = crate::consistency::book_anchors(course)?;
-    let mut problems = crate::consistency::lab_problems(course, lab, &points, &anchors)?;
+    let mut problems = crate::consistency::lab_problems(course, lab, &points, anchors)?;
 
     let reference =
         grader.grade_lab(&Submission::from_sources("reference", all_sources(course, true)?), lab, &|_| false)?;
