@@ -58,12 +58,18 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn points(lab: &str) -> Result<Lab, String> {
+/// The course file `name`: the handout's copy in `selfgrade/`, or the course's own in
+/// `grader/` when run in the course repository.
+fn course_file(name: &str) -> Result<PathBuf, String> {
     let root = root();
-    let path = [root.join("selfgrade/points.toml"), root.join("grader/points.toml")]
+    [root.join("selfgrade").join(name), root.join("grader").join(name)]
         .into_iter()
         .find(|path| path.is_file())
-        .ok_or("no points.toml found")?;
+        .ok_or(format!("no {name} found in selfgrade/ or grader/"))
+}
+
+fn points(lab: &str) -> Result<Lab, String> {
+    let path = course_file("points.toml")?;
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut labs: BTreeMap<String, Lab> = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut table = labs.remove(&format!("lab{lab}")).ok_or(format!("{} has no [lab{lab}]", path.display()))?;
@@ -75,11 +81,7 @@ fn points(lab: &str) -> Result<Lab, String> {
 fn policy_refusals(lab: &str) -> Result<Vec<String>, String> {
     let root = root();
     let number: source_policy::LabNumber = lab.parse().map_err(|_| format!("not a lab number: {lab}"))?;
-    let policy_file = [root.join("selfgrade/policy.toml"), root.join("grader/policy.toml")]
-        .into_iter()
-        .find(|path| path.is_file())
-        .ok_or("no policy.toml found")?;
-    let policy = source_policy::Policy::load(&policy_file).map_err(|e| e.to_string())?;
+    let policy = source_policy::Policy::load(&course_file("policy.toml")?).map_err(|e| e.to_string())?;
     let shown = format!("labs/lab{lab}/src");
     let mut files = Vec::new();
     let mut refusals = Vec::new();
