@@ -735,8 +735,17 @@ impl Grader {
         } else {
             format!(" (lab{of_lab}, built into lab{lab} by --deps submission)")
         };
+        // The files the course gives (points.toml's `given`) are the course's code, not the
+        // student's: the grade always uses the course's copy. They are parsed with the rest (a
+        // `use` alias in one is seen in every file) but not refused: lab 8's handles to the
+        // real disk open fjall and redb there, so that the lab's own code never needs to.
+        let given: Vec<String> =
+            self.points.lab(of_lab).given.iter().map(|file| format!("{prefix}/{file}")).collect();
         let mut refusals = Vec::new();
         for violation in policy::check(&sources, &self.policy.lab(of_lab)) {
+            if given.contains(&violation.file) {
+                continue;
+            }
             let note = format!("refused: {violation}{via}");
             if violation.unparsed { unparsed.push(note) } else { refusals.push(note) }
         }

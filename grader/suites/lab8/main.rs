@@ -1,0 +1,3 @@
+//! Lab 8's hidden suite: breadth on the engines (`engines.rs`) and on Raft (`raft.rs`).
+
+mod engines;

@@ -1,0 +1,1 @@
+//! openraft over the engines (part 2 of the lab).
