@@ -94,7 +94,7 @@ pub struct TestSpec {
     /// The test's time limit; [`DEFAULT_TIMEOUT_SECS`] if absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
-    /// The chapter section a hidden test's expectation comes from, as `lab1-wal.md#task-5-...`
+    /// The chapter section a hidden test's expectation comes from, as `lab1-wal-truncate.md#task-5-...`
     /// (a book page and the anchor mdBook gives one of its headings). A hidden test may demand
     /// only what the chapter states, so the self-check refuses a hidden test without one, or
     /// with one that names no heading of the book.

@@ -2,7 +2,7 @@
 //! every ```rust block of the book as a doctest (blocks in other languages are marked
 //! ```text, ```sh or ```toml and are skipped).
 //!
-//! One module per chapter. Chapters still to be included here once they are written:
+//! One module per page (a lab's chapter is split into pages: one module for each). Chapters still to be included here once they are written:
 //! `instructors.md`:
 //!
 //! ```text
@@ -19,11 +19,86 @@ pub mod fault_model {}
 #[doc = include_str!("../../src/lab1-wal.md")]
 pub mod lab1_wal {}
 
+#[doc = include_str!("../../src/lab1-wal-format.md")]
+pub mod lab1_wal_format {}
+
+#[doc = include_str!("../../src/lab1-wal-append.md")]
+pub mod lab1_wal_append {}
+
+#[doc = include_str!("../../src/lab1-wal-recovery.md")]
+pub mod lab1_wal_recovery {}
+
+#[doc = include_str!("../../src/lab1-wal-truncate.md")]
+pub mod lab1_wal_truncate {}
+
+#[doc = include_str!("../../src/lab1-wal-sync.md")]
+pub mod lab1_wal_sync {}
+
+#[doc = include_str!("../../src/lab1-wal-group-commit.md")]
+pub mod lab1_wal_group_commit {}
+
+#[doc = include_str!("../../src/lab1-wal-failures.md")]
+pub mod lab1_wal_failures {}
+
+#[doc = include_str!("../../src/lab1-wal-performance.md")]
+pub mod lab1_wal_performance {}
+
+#[doc = include_str!("../../src/lab1-wal-war-story.md")]
+pub mod lab1_wal_war_story {}
+
+#[doc = include_str!("../../src/lab1-wal-questions.md")]
+pub mod lab1_wal_questions {}
+
 #[doc = include_str!("../../src/lab2-repair.md")]
 pub mod lab2_repair {}
 
+#[doc = include_str!("../../src/lab2-repair-damage.md")]
+pub mod lab2_repair_damage {}
+
+#[doc = include_str!("../../src/lab2-repair-modes.md")]
+pub mod lab2_repair_modes {}
+
+#[doc = include_str!("../../src/lab2-repair-peer.md")]
+pub mod lab2_repair_peer {}
+
+#[doc = include_str!("../../src/lab2-repair-failures.md")]
+pub mod lab2_repair_failures {}
+
+#[doc = include_str!("../../src/lab2-repair-performance.md")]
+pub mod lab2_repair_performance {}
+
+#[doc = include_str!("../../src/lab2-repair-war-story.md")]
+pub mod lab2_repair_war_story {}
+
+#[doc = include_str!("../../src/lab2-repair-questions.md")]
+pub mod lab2_repair_questions {}
+
 #[doc = include_str!("../../src/lab3-snapshots.md")]
 pub mod lab3_snapshots {}
+
+#[doc = include_str!("../../src/lab3-snapshots-format.md")]
+pub mod lab3_snapshots_format {}
+
+#[doc = include_str!("../../src/lab3-snapshots-save.md")]
+pub mod lab3_snapshots_save {}
+
+#[doc = include_str!("../../src/lab3-snapshots-recovery.md")]
+pub mod lab3_snapshots_recovery {}
+
+#[doc = include_str!("../../src/lab3-snapshots-typed.md")]
+pub mod lab3_snapshots_typed {}
+
+#[doc = include_str!("../../src/lab3-snapshots-failures.md")]
+pub mod lab3_snapshots_failures {}
+
+#[doc = include_str!("../../src/lab3-snapshots-performance.md")]
+pub mod lab3_snapshots_performance {}
+
+#[doc = include_str!("../../src/lab3-snapshots-war-story.md")]
+pub mod lab3_snapshots_war_story {}
+
+#[doc = include_str!("../../src/lab3-snapshots-questions.md")]
+pub mod lab3_snapshots_questions {}
 
 #[doc = include_str!("../../src/lab4-recovery.md")]
 pub mod lab4_recovery {}
