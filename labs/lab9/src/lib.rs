@@ -15,11 +15,13 @@
 //!   options, each measured by re-running the workload.
 //!
 //! [`recording`] is given: the events, the summary's layout, the findings' and advice's types,
-//! and the seeded latency model of the simulated disk. Every function here returns data; the
+//! and the seeded latency model of the simulated disk; so is [`fixtures`], the known workloads
+//! the tests feed the analysis. Every function here returns data; the
 //! monitor does the file I/O and the rendering. The chapter is `book/src/lab9-monitor.md`.
 
 pub mod advice;
 pub mod analysis;
+pub mod fixtures;
 pub mod histogram;
 pub mod recording;
 pub mod sketch;
