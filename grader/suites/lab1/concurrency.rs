@@ -6,7 +6,7 @@ use std::time::Duration;
 use distributed::invariant;
 use distributed::rng::lab_seed;
 use distributed::storage::Entry;
-use distributed::testing::{SyncGate, payload, sim_disk};
+use distributed::testing::{SyncGate, SyncHold, entries, payload, sim_disk};
 use distributed::vfs::{CrashMode, FsRef, StatsFs};
 use lab1::{SyncPolicy, Wal, WalError};
 
@@ -105,4 +105,43 @@ fn readers_never_see_a_partial_or_wrong_entry_while_others_append() {
     let mut written = written.into_inner().unwrap();
     written.sort_by_key(|e| e.index);
     assert_matches_model(&wal, &Model::of(written));
+}
+
+#[test]
+fn a_rollover_during_a_leaders_sync_is_acknowledged_by_a_later_sync() {
+    // 40-byte records, 144-byte segments: entry 3 fills segment 1, entry 4 rolls over.
+    let opts = options(144, SyncPolicy::GroupCommit);
+    let (sim, fs) = sim_disk(lab_seed(1));
+    let hold = SyncHold::new(fs, Duration::from_secs(5));
+    let wal = open_on(Arc::new(hold.clone()) as FsRef, opts);
+    wal.append(&entries(1, 2, 1)).unwrap();
+    hold.hold_next_sync();
+    let b_wrote = std::thread::scope(|scope| {
+        let a = scope.spawn(|| wal.append(&entries(3, 3, 1)));
+        invariant!("group-commit", hold.wait_until_held(), "thread A's append of entry 3 never synced");
+        let writes = hold.writes();
+        let b = scope.spawn(|| wal.append(&entries(4, 4, 1)));
+        let b_wrote = hold.wait_for_writes(writes + 1) && wal.last_index() == 4;
+        hold.release();
+        let a = a.join().unwrap();
+        invariant!("group-commit", a.is_ok(), "thread A's append of entry 3: {a:?}");
+        let b = b.join().unwrap();
+        invariant!("group-commit", b.is_ok(), "thread B's append of entry 4, which rolled over: {b:?}");
+        b_wrote
+    });
+    invariant!(
+        "group-commit",
+        b_wrote,
+        "thread B could not roll over and write entry 4 while thread A's sync of segment 1 was in flight: \
+         a rollover seals the segment with a sync of its own and does not wait for the leader"
+    );
+    let (_, after) = reopen_after(&sim, CrashMode::Strict, opts);
+    invariant!(
+        "durability",
+        after.last_index() == 4,
+        "entries 3 and 4 were acknowledged, but after a power loss the log ends at {}: the new segment 4 or its \
+         name was marked synced by the sync that was running when it was created",
+        after.last_index()
+    );
+    assert_matches_model(&after, &Model::of(entries(1, 4, 1)));
 }

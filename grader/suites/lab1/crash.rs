@@ -15,7 +15,7 @@ use distributed::explore::CrashExplorer;
 use distributed::rng::{TestRng, lab_seed};
 use distributed::storage::Entry;
 use distributed::testing::payload;
-use distributed::vfs::SimFs;
+use distributed::vfs::{OpenMode, SimFs, Vfs};
 use lab1::{SyncPolicy, Wal, WalError, WalOptions};
 
 use crate::{DIR, Model, options};
@@ -65,6 +65,12 @@ impl<'a> Recorder<'a> {
 
     fn compact(&mut self, upto: u64) -> Result<(), WalError> {
         self.step(|m| m.compact(upto), |wal| wal.compact_prefix(upto))
+    }
+
+    /// Drops the log and opens it again on `sim`, as a restart of the process would.
+    fn reopen(&mut self, sim: &SimFs, options: WalOptions) -> Result<(), WalError> {
+        self.wal = Wal::open(Arc::new(sim.clone()), DIR, options)?;
+        Ok(())
     }
 
     /// With `SyncPolicy::Never`, only a sync acknowledges.
@@ -226,4 +232,31 @@ fn unsynced_appends_never_appear_out_of_order() {
         }
         Ok(())
     });
+}
+
+#[test]
+fn a_restart_onto_an_empty_last_segment_survives_every_crash_point() {
+    // A rollover that crashed after the header of segment 10 was durable, before its first
+    // record: the log holds 1-9 and an empty segment 10. compact_prefix(9) restarts the log at
+    // 10, a name that is taken.
+    let opts = options(144, SyncPolicy::EveryAppend);
+    let seed = lab_seed(0x16);
+    let report = CrashExplorer::new(seed).torn_variants(8).explore(
+        |sim, events: &mut Vec<Event>| -> Result<(), WalError> {
+            let mut rng = TestRng::new(seed);
+            let mut log = Recorder::open(sim, opts, events)?;
+            log.append(batch(&mut rng, 1, 9, 1, (16, 16)))?; // segments 1-3, 4-6, 7-9
+            let path = std::path::Path::new(DIR).join(lab1::format::segment_file_name(10));
+            let file = sim.open(&path, OpenMode::CreateNew)?;
+            file.write_all_at(0, &lab1::format::SegmentHeader { first_index: 10, flags: 0 }.encode())?;
+            file.sync_data()?;
+            sim.sync_dir(std::path::Path::new(DIR))?;
+            log.reopen(sim, opts)?;
+            log.compact(9)?; // restarts at 10
+            log.append(batch(&mut rng, 10, 2, 2, (16, 16)))
+        },
+        |disk, events| check_recovery(disk, events, opts),
+    );
+    assert!(report.steps >= 20, "the workload ran only {} steps", report.steps);
+    eprintln!("explored {} crash points, {} disk images", report.crash_points, report.images_checked);
 }

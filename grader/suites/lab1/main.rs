@@ -9,12 +9,15 @@
 //! - `faults`: bit rot, zeroed and garbage tails, a failed fsync, a full disk;
 //! - `concurrency`: group commit shares syncs between threads;
 //! - `arguments`: bad arguments get typed errors;
+//! - `edges`: the edge cases the chapter lists (an empty append, the index an out-of-range
+//!   read names, names that are not segments, compaction under `Never`);
 //! - `rules`: every refusal leaves the directory byte-identical; decoders and `open` never
 //!   panic on mutated bytes.
 
 mod arguments;
 mod concurrency;
 mod crash;
+mod edges;
 mod faults;
 mod layout;
 mod model;

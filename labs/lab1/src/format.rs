@@ -102,6 +102,9 @@ pub fn segment_file_name(first_index: Index) -> String {
 }
 
 /// The first index a segment file name stands for, or `None` if it is not a segment's name.
+///
+/// Twenty digits can spell numbers past `u64::MAX` (18446744073709551615), and index 0 is
+/// never an entry's: neither names a segment.
 pub fn parse_segment_file_name(name: &str) -> Option<Index> {
     todo!("Task 1: parse the segment file name {name:?}")
 }

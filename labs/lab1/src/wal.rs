@@ -90,6 +90,10 @@ impl Wal {
     ///
     /// A write or sync that fails poisons the log (see [`WalError::Poisoned`]): what was
     /// written may or may not be on disk, and only a reopen finds out.
+    ///
+    /// An empty batch appends nothing: it returns `Ok(())` at once, without writing, syncing
+    /// or waiting for a sync, under every policy (`Poisoned` on a poisoned log, like any
+    /// append).
     pub fn append(&self, entries: &[Entry]) -> Result<(), WalError> {
         todo!("Task 2: append {} entries (rollover in Task 3, group commit in Task 7)", entries.len())
     }
@@ -99,7 +103,10 @@ impl Wal {
         todo!("Task 2: read entry {index}")
     }
 
-    /// The entries with indexes in `low..high`.
+    /// The entries with indexes in `low..high` (empty if `low >= high`, wherever it lies).
+    /// `low` is checked first, then `high - 1`, and an error names the end that failed:
+    /// [`WalError::Compacted`] for a `low` below the first index, [`WalError::Unavailable`]
+    /// for a `low` past the last index, else for a `high - 1` past it.
     pub fn entries(&self, low: Index, high: Index) -> Result<Vec<Entry>, WalError> {
         todo!("Task 2: read entries {low}..{high}")
     }
@@ -118,7 +125,9 @@ impl Wal {
 
     /// Discards the entries up to and including `upto`, which a snapshot covers. On disk,
     /// only whole segments go; reads below `upto + 1` fail at once. An `upto` at or past the
-    /// end restarts the log at `upto + 1`.
+    /// end restarts the log at `upto + 1` (a segment file of that name, which only a crashed
+    /// rollover leaves, is reused as the new first segment, never removed with the old ones).
+    /// Durable on return under every policy, [`SyncPolicy::Never`] included.
     pub fn compact_prefix(&self, upto: Index) -> Result<(), WalError> {
         todo!("Task 5: compact the log up to {upto}")
     }

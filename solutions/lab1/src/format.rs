@@ -118,12 +118,15 @@ pub fn segment_file_name(first_index: Index) -> String {
 }
 
 /// The first index a segment file name stands for, or `None` if it is not a segment's name.
+///
+/// Twenty digits can spell numbers past `u64::MAX` (18446744073709551615), and index 0 is
+/// never an entry's: neither names a segment.
 pub fn parse_segment_file_name(name: &str) -> Option<Index> {
     let digits = name.strip_suffix(".wal")?;
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    digits.parse().ok().filter(|&index| index > 0)
 }
 
 /// The bytes of the record holding `entry` in the segment that starts at

@@ -268,13 +268,17 @@ impl Wal {
     ///
     /// A write or sync that fails poisons the log (see [`WalError::Poisoned`]): what was
     /// written may or may not be on disk, and only a reopen finds out.
+    ///
+    /// An empty batch appends nothing: it returns `Ok(())` at once, without writing, syncing
+    /// or waiting for a sync, under every policy (`Poisoned` on a poisoned log, like any
+    /// append).
     pub fn append(&self, entries: &[Entry]) -> Result<(), WalError> {
-        if entries.is_empty() {
-            return Ok(());
-        }
         let ticket = {
             let mut state = self.lock();
             state.check_usable()?;
+            if entries.is_empty() {
+                return Ok(());
+            }
             state.check_continues(entries)?;
             for entry in entries {
                 if let Err(e) = self.write_entry(&mut state, entry) {
@@ -305,7 +309,11 @@ impl Wal {
         state.segment_of(index).read(index)
     }
 
-    /// The entries with indexes in `low..high`, read a segment's span at a time.
+    /// The entries with indexes in `low..high` (empty if `low >= high`, wherever it lies).
+    /// `low` is checked first, then `high - 1`, and an error names the end that failed:
+    /// [`WalError::Compacted`] for a `low` below the first index, [`WalError::Unavailable`]
+    /// for a `low` past the last index, else for a `high - 1` past it. Read a segment's span
+    /// at a time.
     pub fn entries(&self, low: Index, high: Index) -> Result<Vec<Entry>, WalError> {
         let state = self.lock();
         if low >= high {
@@ -357,7 +365,9 @@ impl Wal {
     /// Discards the entries up to and including `upto`, which a snapshot covers. On disk,
     /// only whole segments go; reads below `upto + 1` fail at once. An `upto` at or past the
     /// end restarts the log at `upto + 1`: a new segment flagged as the log's start is made
-    /// durable before the old ones are removed.
+    /// durable before the old ones are removed (a segment file of that name, which only a
+    /// crashed rollover leaves, is reused as the new first segment, never removed with the old
+    /// ones). Durable on return under every policy, [`SyncPolicy::Never`] included.
     pub fn compact_prefix(&self, upto: Index) -> Result<(), WalError> {
         let mut state = self.lock();
         state.check_usable()?;

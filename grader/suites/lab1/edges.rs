@@ -1,0 +1,177 @@
+//! The edge cases the chapter lists beside the methods they concern: an empty append, the
+//! index an out-of-range read names, names that look like segments but are not, and a
+//! compaction under `SyncPolicy::Never`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use distributed::rng::lab_seed;
+use distributed::testing::{entries, sim_disk};
+use distributed::vfs::{CrashMode, FsRef, OpenMode, StatsFs, Vfs};
+use distributed::{fail, invariant};
+use lab1::format::{SegmentHeader, parse_segment_file_name};
+use lab1::{SyncPolicy, WalError};
+
+use crate::{DIR, Model, assert_matches_model, open_on, options, reopen_after};
+
+#[test]
+fn an_empty_append_does_nothing_under_every_policy() {
+    for policy in [SyncPolicy::EveryAppend, SyncPolicy::GroupCommit, SyncPolicy::Never] {
+        let (sim, fs) = sim_disk(lab_seed(1));
+        let stats = StatsFs::new(fs);
+        let wal = open_on(Arc::new(stats.clone()) as FsRef, options(144, policy));
+        wal.append(&entries(1, 3, 1)).unwrap();
+        let before = stats.stats();
+        let result = wal.append(&[]);
+        invariant!("append-only", result.is_ok(), "under {policy:?}, append(&[]) returned {result:?}");
+        let after = stats.stats();
+        invariant!(
+            "append-only",
+            after.total().writes == before.total().writes && after.all_syncs() == before.all_syncs(),
+            "under {policy:?}, append(&[]) wrote {} times and synced {} times: an empty batch appends nothing",
+            after.total().writes - before.total().writes,
+            after.all_syncs() - before.all_syncs()
+        );
+        assert_matches_model(&wal, &Model::of(entries(1, 3, 1)));
+
+        // A failed sync poisons the log; an empty append is refused like any other.
+        sim.fail_next_syncs(1);
+        let failed = match policy {
+            SyncPolicy::Never => wal.append(&entries(4, 4, 1)).and_then(|()| wal.sync()),
+            _ => wal.append(&entries(4, 4, 1)),
+        };
+        invariant!("fail-stop", failed.is_err(), "under {policy:?}, the failed sync was not reported: {failed:?}");
+        let empty = wal.append(&[]);
+        invariant!(
+            "fail-stop",
+            matches!(empty, Err(WalError::Poisoned)),
+            "under {policy:?}, append(&[]) on a poisoned log returned {empty:?}, expected Poisoned"
+        );
+    }
+}
+
+#[test]
+fn a_read_past_the_end_names_the_end_of_the_range_that_failed() {
+    let (_, fs) = sim_disk(lab_seed(1));
+    let wal = open_on(fs, options(144, SyncPolicy::EveryAppend));
+    wal.append(&entries(1, 10, 2)).unwrap();
+    wal.compact_prefix(3).unwrap(); // first index 4, last index 10
+    let cases: [(u64, u64, &str); 4] = [
+        (2, 12, "Compacted { index: 2, .. }"),
+        (11, 13, "Unavailable { index: 11, .. }"),
+        (9, 12, "Unavailable { index: 11, .. }"),
+        (5, 20, "Unavailable { index: 19, .. }"),
+    ];
+    for (low, high, want) in cases {
+        let got = wal.entries(low, high);
+        let right = match got {
+            Err(WalError::Compacted { index, first_index: 4 }) => want.starts_with("Compacted") && index == low,
+            Err(WalError::Unavailable { index, last_index: 10 }) => {
+                want.starts_with("Unavailable") && want.contains(&format!("index: {index},"))
+            }
+            _ => false,
+        };
+        invariant!("append-only", right, "entries({low}, {high}) of the log 4..=10 returned {got:?}, expected {want}");
+    }
+    for (low, high) in [(5, 5), (20, 20), (2, 2), (9, 3)] {
+        let got = wal.entries(low, high);
+        invariant!(
+            "append-only",
+            matches!(&got, Ok(found) if found.is_empty()),
+            "entries({low}, {high}) is an empty range, expected Ok([]), got {got:?}"
+        );
+    }
+    for index in [11, 12, 1000] {
+        let entry = wal.entry(index);
+        invariant!(
+            "append-only",
+            matches!(entry, Err(WalError::Unavailable { index: i, last_index: 10 }) if i == index),
+            "entry({index}) of the log 4..=10 returned {entry:?}"
+        );
+        let term = wal.term(index);
+        invariant!(
+            "append-only",
+            matches!(term, Err(WalError::Unavailable { index: i, last_index: 10 }) if i == index),
+            "term({index}) of the log 4..=10 returned {term:?}"
+        );
+    }
+}
+
+#[test]
+fn names_with_index_zero_or_past_u64_are_not_segments() {
+    for (name, want) in [
+        ("00000000000000000000.wal", None),
+        ("99999999999999999999.wal", None),
+        ("18446744073709551616.wal", None),
+        ("18446744073709551615.wal", Some(u64::MAX)),
+        ("00000000000000000001.wal", Some(1)),
+    ] {
+        let got = parse_segment_file_name(name);
+        invariant!("on-disk-format", got == want, "parse_segment_file_name({name:?}) is {got:?}, expected {want:?}");
+    }
+
+    // Files with those names, even holding what looks like a segment, are not the log's:
+    // open ignores them and leaves them alone.
+    let (sim, fs) = sim_disk(lab_seed(1));
+    let wal = open_on(Arc::clone(&fs), options(144, SyncPolicy::EveryAppend));
+    wal.append(&entries(1, 5, 1)).unwrap();
+    drop(wal);
+    let strays = [
+        ("00000000000000000000.wal", SegmentHeader { first_index: 0, flags: 0 }.encode().to_vec()),
+        ("99999999999999999999.wal", vec![0xAB; 40]),
+    ];
+    for (name, bytes) in &strays {
+        let path = Path::new(DIR).join(name);
+        let file = fs.open(&path, OpenMode::CreateNew).unwrap();
+        file.write_all_at(0, bytes).unwrap();
+        file.sync_data().unwrap();
+    }
+    fs.sync_dir(Path::new(DIR)).unwrap();
+    let (disk, after) = reopen_after(&sim, CrashMode::Strict, options(144, SyncPolicy::EveryAppend));
+    assert_matches_model(&after, &Model::of(entries(1, 5, 1)));
+    after.append(&entries(6, 6, 1)).expect("[append-only] appending after the stray files were ignored");
+    for (name, bytes) in &strays {
+        let path = Path::new(DIR).join(name);
+        let kept = disk.open(&path, OpenMode::Read).and_then(|file| file.read_all());
+        match kept {
+            Ok(kept) => invariant!("on-disk-format", kept == *bytes, "open changed the stray file {name}"),
+            Err(e) => fail!("on-disk-format", "open removed the stray file {name}, which is not a segment: {e}"),
+        }
+    }
+}
+
+#[test]
+fn compaction_under_never_is_durable_when_it_returns() {
+    // 40-byte records: segments 1-3, 4-6, 7-9.
+    let opts = options(144, SyncPolicy::Never);
+    let (sim, fs) = sim_disk(lab_seed(1));
+    let wal = open_on(fs, opts);
+    wal.append(&entries(1, 9, 1)).unwrap();
+    wal.sync().unwrap();
+    wal.compact_prefix(5).unwrap();
+    let (_, after) = reopen_after(&sim, CrashMode::Strict, opts);
+    invariant!(
+        "prefix-compaction",
+        after.first_index() == 4,
+        "under Never, compact_prefix(5) returned and the power went: the log starts at {}, expected 4 \
+         (segment 1 removed, durably: compaction is durable when it returns under every policy)",
+        after.first_index()
+    );
+
+    // Past the end, on a log like the first: the log restarts at 13.
+    let (sim, fs) = sim_disk(lab_seed(2));
+    let wal = open_on(fs, opts);
+    wal.append(&entries(1, 9, 1)).unwrap();
+    wal.sync().unwrap();
+    wal.compact_prefix(12).unwrap();
+    let (_, after) = reopen_after(&sim, CrashMode::Strict, opts);
+    invariant!(
+        "prefix-compaction",
+        after.first_index() == 13 && after.last_index() == 12,
+        "under Never, compact_prefix(12) restarted the log at 13 and the power went: the log is {}..={}, \
+         expected empty at 13",
+        after.first_index(),
+        after.last_index()
+    );
+    after.append(&entries(13, 14, 2)).expect("[append-only] the restarted log continues at 13");
+}
