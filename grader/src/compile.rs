@@ -149,7 +149,9 @@ struct Messages {
 /// What a build makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
-    /// The lab's library alone: its errors can only show the student's own files.
+    /// The lab's library alone: its errors can only show the student's own files. It is built
+    /// as `cargo build -p labN` builds it, against the kit without its `testing` feature, so
+    /// it compiles no test tooling (proptest) and cannot use any.
     Library,
     /// The test targets (public tests and the hidden suite) against the built library.
     Tests,

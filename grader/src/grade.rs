@@ -585,7 +585,13 @@ impl Grader {
         workspace.install_hidden_suite()?;
         let mut cargo = self.options.cargo.clone();
         cargo.build_timeout = cargo.build_timeout.max(Duration::from_secs(CACHE_BUILD_TIMEOUT_SECS));
-        let outcome = build(&workspace, &cargo, &cache, Phase::Tests)?;
+        // Both phases: the library phase builds the kit without its `testing` feature (a lab's
+        // library does not get the test tooling), the test phase with it, so each phase finds
+        // its own build of the kit and the earlier labs here.
+        let mut outcome = build(&workspace, &cargo, &cache, Phase::Library)?;
+        if outcome.succeeded() {
+            outcome = build(&workspace, &cargo, &cache, Phase::Tests)?;
+        }
         if !outcome.succeeded() {
             return Err(GraderError::Tool(format!(
                 "the dependency cache for lab{lab} (the stub, built in {}) did not build:\n{}",

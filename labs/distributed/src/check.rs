@@ -36,6 +36,65 @@ macro_rules! invariant {
     };
 }
 
+/// Fails the test naming `invariant`, where a value is expected (a `match` arm, an
+/// `unwrap_or_else`): [`invariant!`] with a condition that does not hold, so
+/// the message and the replay line are the same.
+#[macro_export]
+macro_rules! fail {
+    ($invariant:expr, $($detail:tt)+) => {{
+        $crate::invariant!($invariant, false, $($detail)+);
+        unreachable!()
+    }};
+}
+
+/// [`invariant!`] for a value that must equal another: fails naming `invariant`, with the
+/// detail, then the expected and the seen value (`{:?}`) with their labels.
+///
+/// ```should_panic
+/// let last_index = 6;
+/// distributed::invariant_eq!("durability", last_index, 7, "the last index after a reopen");
+/// // [durability] the last index after a reopen: expected 7, seen 6
+/// ```
+#[macro_export]
+macro_rules! invariant_eq {
+    ($invariant:expr, $seen:expr, $expected:expr, $($detail:tt)+) => {
+        match (&$seen, &$expected) {
+            (seen, expected) => $crate::invariant!(
+                $invariant,
+                *seen == *expected,
+                "{}: expected {:?}, seen {:?}",
+                ::std::format_args!($($detail)+),
+                expected,
+                seen
+            ),
+        }
+    };
+}
+
+/// [`invariant!`] for a value that must match a pattern: fails naming `invariant`, with the
+/// detail, the pattern expected and the value seen (`{:?}`).
+///
+/// ```should_panic
+/// let opened: Result<u64, String> = Err("bad header".into());
+/// distributed::invariant_matches!("torn-tail", opened, Ok(_), "the log opens");
+/// // [torn-tail] the log opens: expected Ok(_), seen Err("bad header")
+/// ```
+#[macro_export]
+macro_rules! invariant_matches {
+    ($invariant:expr, $seen:expr, $pattern:pat, $($detail:tt)+) => {
+        match &$seen {
+            seen => $crate::invariant!(
+                $invariant,
+                ::std::matches!(seen, $pattern),
+                "{}: expected {}, seen {:?}",
+                ::std::format_args!($($detail)+),
+                ::std::stringify!($pattern),
+                seen
+            ),
+        }
+    };
+}
+
 /// Panics with the message [`invariant!`] builds. Called by the macro, which fills in the
 /// package and test crate so the replay line names them.
 #[track_caller]

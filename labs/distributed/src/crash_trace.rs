@@ -248,6 +248,7 @@ pub struct DiskAtCrash {
 
 /// A path as the trace shows it: `/`-separated, the root directory as `.`, cut to
 /// [`MAX_STRING`] characters.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(crate) fn show_path(path: &Path) -> String {
     let text = path.to_string_lossy();
     if text.is_empty() { ".".to_string() } else { cut(&text, MAX_STRING) }
@@ -419,6 +420,7 @@ pub fn trace_dir() -> PathBuf {
 }
 
 /// The invariant named in brackets at the start of a failure message.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(crate) fn invariant_of(message: &str) -> Option<String> {
     let rest = message.strip_prefix('[')?;
     let name = &rest[..rest.find(']')?];
@@ -427,6 +429,7 @@ pub(crate) fn invariant_of(message: &str) -> Option<String> {
 }
 
 /// The command of the message's `replay:` line.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(crate) fn replay_of(message: &str) -> Option<String> {
     message.lines().find_map(|line| line.trim_start().strip_prefix("replay: ")).map(str::to_string)
 }

@@ -449,17 +449,6 @@ impl VfsFile for HeldFile {
     }
 }
 
-/// Fails the test naming `invariant`, where a value is expected (a `match` arm, an
-/// `unwrap_or_else`): [`invariant!`](crate::invariant) with a condition that does not hold, so
-/// the message and the replay line are the same.
-#[macro_export]
-macro_rules! fail {
-    ($invariant:expr, $($detail:tt)+) => {{
-        $crate::invariant!($invariant, false, $($detail)+);
-        unreachable!()
-    }};
-}
-
 /// Lab 7's test helpers, written once for its public tests and its hidden suite: a seeded
 /// workload of lab 4 commands, its log and its model, the comparison of a chunked state with
 /// the model, and the chunk store and replica those tests open.

@@ -41,6 +41,8 @@
 mod faults;
 mod inodes;
 mod namespace;
+// The crash record the explorer's trace shows: only the explorer (feature `testing`) reads it.
+#[cfg(feature = "testing")]
 mod record;
 mod trace;
 
@@ -55,6 +57,7 @@ use crate::rng::TestRng;
 use faults::Faults;
 use inodes::{Contents, Fates, Inode, InodeId, Inodes, PendingWrite};
 use namespace::{KeepOps, Namespace, parent_of};
+#[cfg(feature = "testing")]
 pub(crate) use record::CrashRecord;
 use trace::{HEAD_BYTES, StepArgs, Trace};
 pub use trace::{OpKind, OpRecord};
@@ -231,6 +234,7 @@ impl Disk {
 /// What one crash kept: per directory, whether each pending operation survived; per inode the
 /// image holds, what survived of each pending write.
 #[derive(Debug, Default)]
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 struct ImageFates {
     dirs: BTreeMap<PathBuf, Vec<bool>>,
     files: BTreeMap<InodeId, Fates>,
@@ -316,6 +320,7 @@ impl SimFs {
     /// [`SimFs::crash`], and the record of what the crash kept that the crash trace shows:
     /// every file's durable and pending bytes, every directory's durable and pending names, and
     /// which pending operations the image holds. The same mode gives the same image as `crash`.
+    #[cfg(feature = "testing")]
     pub(crate) fn crash_recorded(&self, mode: CrashMode) -> (SimFs, CrashRecord) {
         let mut disk = self.lock();
         disk.trace.powered_off = true;
@@ -325,6 +330,7 @@ impl SimFs {
     }
 
     /// Every mutating step so far, with the numbers and first bytes the crash trace shows.
+    #[cfg(feature = "testing")]
     pub(crate) fn trace_steps(&self) -> Vec<crate::crash_trace::Step> {
         let disk = self.lock();
         disk.trace.ops.iter().zip(&disk.trace.args).map(|(op, args)| record::step(op, args)).collect()
