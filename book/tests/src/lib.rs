@@ -114,3 +114,6 @@ pub mod dependencies {}
 
 #[doc = include_str!("../../src/kit-api.md")]
 pub mod kit_api {}
+
+#[doc = include_str!("../../src/lab8-engines.md")]
+pub mod lab8_engines {}
