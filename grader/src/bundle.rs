@@ -117,17 +117,18 @@ pub fn export(course: &Course, lab: LabNumber, dest: &Path) -> Result<Bundle> {
     Ok(bundle)
 }
 
-/// Drops from the bundle's `Cargo.lock` the packages only the left-out crates used (cargo
-/// keeps every other version as locked), so that `cargo fetch --locked` and
-/// `cargo build --locked` work in the bundle.
-fn prune_lockfile(dest: &Path) -> Result<()> {
+/// Drops from the `Cargo.lock` of an exported workspace (the bundle, the handout) the
+/// packages only the left-out crates used (cargo keeps every other version as locked), so that
+/// `cargo fetch --locked` and `cargo build --locked` work there, and a first build does not
+/// rewrite the lock file.
+pub(crate) fn prune_lockfile(dest: &Path) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = std::process::Command::new(cargo);
     command.current_dir(dest).args(["metadata", "--format-version", "1"]).env_remove("CARGO_TARGET_DIR");
     let outcome = crate::process::run_with_timeout(command, std::time::Duration::from_secs(600), 8 << 10)?;
     if outcome.termination != crate::process::Termination::Exited(0) {
         return Err(GraderError::Tool(format!(
-            "cargo metadata in the bundle at {} failed:\n{}",
+            "cargo metadata in the exported workspace at {} failed:\n{}",
             dest.display(),
             crate::process::cut_text(&outcome.output.text, 4096)
         )));

@@ -90,6 +90,7 @@ pub fn build_released(course: &Course, released: Option<&[LabNumber]>) -> Result
             files.insert(PathBuf::from("selfgrade/policy.toml"), [header.as_slice(), &text].concat());
         }
     }
+    add_benchmarks(&mut files, course, &labs)?;
     files.insert(PathBuf::from("Cargo.toml"), handout_manifest(course, &labs, &files)?.into_bytes());
     if course.lockfile().is_file() {
         let lock = std::fs::read(course.lockfile()).map_err(GraderError::io("read", course.lockfile()))?;
@@ -104,6 +105,70 @@ pub fn build_released(course: &Course, released: Option<&[LabNumber]>) -> Result
     files.insert(PathBuf::from(".gitignore"), format!("/target\n/book/{}\n", build_dir.display()).into_bytes());
     files.insert(PathBuf::from("README.md"), student_readme(course, &labs)?.into_bytes());
     Ok(Handout { files })
+}
+
+/// The handout's `bench` crate: the benchmarks of the released labs (`grader/bench/labN.rs`,
+/// which the course runs on the references as the grader's examples `labN_bench`), copied
+/// unchanged as its examples, with the student's labs as its dependencies. The same file
+/// prints the same table, on the student's code: `cargo run --release -p bench --example
+/// lab1`. A benchmark that uses a crate the handout does not have (a lab not released) is left
+/// out.
+fn add_benchmarks(files: &mut BTreeMap<PathBuf, Vec<u8>>, course: &Course, labs: &[LabNumber]) -> Result<()> {
+    let bench_dir = course.grader_dir().join("bench");
+    let common = bench_dir.join("common.rs");
+    if !common.is_file() {
+        return Ok(());
+    }
+    let released: BTreeSet<String> = labs.iter().map(|lab| format!("lab{lab}")).collect();
+    let mut examples = Vec::new();
+    let mut dependencies = BTreeSet::new();
+    for &lab in labs {
+        let path = bench_dir.join(format!("lab{lab}.rs"));
+        if !path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(GraderError::io("read", &path))?;
+        let used = crates_used(&text);
+        if !used.iter().all(|name| ["std", "common", "distributed"].contains(&name.as_str()) || released.contains(name))
+        {
+            continue;
+        }
+        dependencies.extend(used.into_iter().filter(|name| released.contains(name)));
+        files.insert(PathBuf::from(format!("bench/examples/lab{lab}.rs")), text.into_bytes());
+        examples.push(lab);
+    }
+    if examples.is_empty() {
+        return Ok(());
+    }
+    let common_text = std::fs::read(&common).map_err(GraderError::io("read", &common))?;
+    files.insert(PathBuf::from("bench/examples/common.rs"), common_text);
+    let mut manifest = String::from(
+        "# The labs' benchmarks, run on your code (written by the grader's export-handout from\n\
+         # grader/bench/): `cargo run --release -p bench --example lab1`. The course runs the same\n\
+         # files on its reference solutions, so both print the same table.\n\
+         [package]\nname = \"bench\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\
+         autoexamples = false\n\n[dependencies]\ndistributed = { path = \"../labs/distributed\" }\n",
+    );
+    for name in &dependencies {
+        manifest.push_str(&format!("{name} = {{ path = \"../labs/{name}\" }}\n"));
+    }
+    for lab in examples {
+        manifest.push_str(&format!("\n[[example]]\nname = \"lab{lab}\"\npath = \"examples/lab{lab}.rs\"\n"));
+    }
+    files.insert(PathBuf::from("bench/Cargo.toml"), manifest.into_bytes());
+    Ok(())
+}
+
+/// The crates a benchmark names at the start of its `use` lines (`std`, `distributed`,
+/// `lab1`, …).
+fn crates_used(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| line.trim_start().strip_prefix("use "))
+        .filter_map(|path| {
+            let name: String = path.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .collect()
 }
 
 /// Removes the instructors' chapter and the chapters of labs not released (`book/src/labN-*.md`
@@ -135,7 +200,48 @@ fn leave_out_chapters(files: &mut BTreeMap<PathBuf, Vec<u8>>, course: &Course, l
             .collect();
         files.insert(summary, (kept.join("\n") + "\n").into_bytes());
     }
+    // A link to a page that was left out keeps its text: `[For instructors](instructors.md)`
+    // becomes `For instructors`, so that the handout's book has no dead link.
+    for (path, bytes) in files.iter_mut() {
+        let is_page = path.starts_with(&book_src) && path.extension().is_some_and(|ext| ext == "md");
+        if !is_page || path.ends_with("SUMMARY.md") {
+            continue;
+        }
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            let unlinked = unlink_pages(text, &left_out);
+            if unlinked != text {
+                *bytes = unlinked.into_bytes();
+            }
+        }
+    }
     Ok(())
+}
+
+/// `text` with every Markdown link to one of `pages` (`[words](page.md)` or
+/// `[words](page.md#anchor)`) replaced by its words.
+fn unlink_pages(text: &str, pages: &[String]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(close) = rest.find("](") {
+        let target_end = rest[close + 2..].find(')').map(|end| close + 2 + end);
+        let open = rest[..close].rfind('[');
+        let (Some(open), Some(target_end)) = (open, target_end) else {
+            out.push_str(&rest[..close + 2]);
+            rest = &rest[close + 2..];
+            continue;
+        };
+        let target = &rest[close + 2..target_end];
+        let page = target.split('#').next().unwrap_or(target);
+        if pages.iter().any(|name| name == page) && !rest[open + 1..close].contains('\n') {
+            out.push_str(&rest[..open]);
+            out.push_str(&rest[open + 1..close]);
+        } else {
+            out.push_str(&rest[..=target_end]);
+        }
+        rest = &rest[target_end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Adds every file under `dir` (but `skip`) to `files`, named relative to `root`.
@@ -172,6 +278,9 @@ fn handout_manifest(course: &Course, labs: &[u32], files: &BTreeMap<PathBuf, Vec
     }
     if files.contains_key(Path::new("source-policy/Cargo.toml")) {
         members.push("source-policy".to_string());
+    }
+    if files.contains_key(Path::new("bench/Cargo.toml")) {
+        members.push("bench".to_string());
     }
 
     let mut used = BTreeSet::new();
@@ -268,7 +377,8 @@ fn secret_lines(course: &Course) -> Result<BTreeMap<String, PathBuf>> {
     let root = course.root();
     let mut public = BTreeSet::new();
     // The student-side tools are public too: the grader ships them.
-    let tools = [root.join("selfgrade"), root.join("source-policy")];
+    // The benchmarks as well: the handout's `bench` crate runs them on the student's labs.
+    let tools = [root.join("selfgrade"), root.join("source-policy"), course.grader_dir().join("bench")];
     let public_dirs = std::iter::once(course.kit_dir())
         .chain(course.labs()?.into_iter().map(|lab| course.stub_dir(lab)))
         .chain(tools.into_iter().filter(|dir| dir.is_dir()));
@@ -341,6 +451,9 @@ pub fn export_released(course: &Course, dest: &Path, released: Option<&[LabNumbe
         return Err(GraderError::Leak(text));
     }
     write(&handout, dest)?;
+    if handout.files.contains_key(Path::new("Cargo.lock")) {
+        crate::bundle::prune_lockfile(dest)?;
+    }
     Ok(handout)
 }
 
@@ -378,6 +491,15 @@ pub(crate) fn write_files(files: &BTreeMap<PathBuf, Vec<u8>>, dest: &Path) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_to_left_out_pages_keep_their_words() {
+        let pages = vec!["instructors.md".to_string()];
+        let text =
+            "See [For instructors](instructors.md) and [the glossary](glossary.md#x), [them](instructors.md#zoo).";
+        assert_eq!(unlink_pages(text, &pages), "See For instructors and [the glossary](glossary.md#x), them.");
+        assert_eq!(unlink_pages("a ](b) [c", &pages), "a ](b) [c");
+    }
 
     #[test]
     fn lines_are_compared_squeezed() {
