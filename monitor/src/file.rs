@@ -64,7 +64,10 @@ impl RecordingFile {
     pub fn read(path: &Path) -> Result<RecordingFile, String> {
         let len = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.len();
         if len > MAX_FILE_BYTES {
-            return Err(format!("{}: {len} bytes, more than the {MAX_FILE_BYTES} a recording may hold", path.display()));
+            return Err(format!(
+                "{}: {len} bytes, more than the {MAX_FILE_BYTES} a recording may hold",
+                path.display()
+            ));
         }
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))

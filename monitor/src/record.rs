@@ -118,7 +118,7 @@ impl Recorder {
 
     /// Runs `call` and records it as `op` on `file`; `len` gives the event's length from the
     /// call's result (the bytes a read returned, for example).
-    fn record<T>(
+    pub(crate) fn record<T>(
         &self,
         file: &str,
         kind: FileKind,
@@ -236,13 +236,25 @@ struct RecordingFile {
 
 impl VfsFile for RecordingFile {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        self.recorder.record(&self.name, self.kind, IoOp::Read, offset, || self.inner.read_at(offset, buf), |&n| n as u64)
+        self.recorder.record(
+            &self.name,
+            self.kind,
+            IoOp::Read,
+            offset,
+            || self.inner.read_at(offset, buf),
+            |&n| n as u64,
+        )
     }
 
     fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<usize> {
-        self.recorder.record(&self.name, self.kind, IoOp::Write, offset, || self.inner.write_at(offset, data), |&n| {
-            n as u64
-        })
+        self.recorder.record(
+            &self.name,
+            self.kind,
+            IoOp::Write,
+            offset,
+            || self.inner.write_at(offset, data),
+            |&n| n as u64,
+        )
     }
 
     fn len(&self) -> io::Result<u64> {

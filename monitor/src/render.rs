@@ -52,8 +52,10 @@ pub fn change_text(change: Change) -> String {
     match change {
         Change::GroupCommit => "turn group commit on (lab 1's SyncPolicy::GroupCommit)".into(),
         Change::SegmentSize(size) => format!("segment size {} (lab 1's WalOptions::segment_size)", bytes(size)),
-        Change::SnapshotEvery(n) => format!("snapshot every {n} entries (lab 7's SnapshotPolicy::max_entries; lab 4's take_snapshot)"),
-        Change::Compression => "compress chunks with LZ4 (lab 7's Codec::Lz4)".into(),
+        Change::SnapshotEvery(n) => {
+            format!("snapshot every {n} entries (lab 7's SnapshotPolicy::max_entries; lab 4's take_snapshot)")
+        }
+        Change::Compression => "compress snapshots with LZ4 (lab 7's Codec::Lz4)".into(),
     }
 }
 
@@ -98,7 +100,11 @@ pub fn text(spec: &WorkloadSpec, summary: &Summary, findings: &Findings, advice:
         bytes(summary.acked_bytes)
     );
     let _ = writeln!(w, "\nI/O by kind of file:");
-    let _ = writeln!(w, "  {:<9} {:>8} {:>11} {:>8} {:>11} {:>7} {:>6} {:>11}", "kind", "writes", "bytes", "reads", "bytes", "syncs", "seq", "WA");
+    let _ = writeln!(
+        w,
+        "  {:<9} {:>8} {:>11} {:>8} {:>11} {:>7} {:>6} {:>11}",
+        "kind", "writes", "bytes", "reads", "bytes", "syncs", "seq", "WA"
+    );
     let wa = findings.write_amplification;
     let was = [wa.log, wa.snapshot, wa.chunk, wa.manifest, wa.other];
     for kind in FileKind::ALL {
@@ -123,7 +129,9 @@ pub fn text(spec: &WorkloadSpec, summary: &Summary, findings: &Findings, advice:
         findings.syncs_per_entry, findings.syncs_per_second
     );
     let _ = writeln!(w, "Latency          p50        p90        p99      p99.9        max      count");
-    for (name, p) in [("read", findings.read_latency), ("write", findings.write_latency), ("sync", findings.sync_latency)] {
+    for (name, p) in
+        [("read", findings.read_latency), ("write", findings.write_latency), ("sync", findings.sync_latency)]
+    {
         let _ = writeln!(
             w,
             "  {:<6} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
@@ -357,8 +365,13 @@ Snapshots: {} taken, {} each, {:.0}% of the bytes written. Restart: {} entries r
         findings.max_replayed_entries,
         escape(&duration(findings.max_replay_ns))
     );
-    let _ = write!(p, "<table><tr><th>latency</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>count</th></tr>");
-    for (name, q) in [("read", findings.read_latency), ("write", findings.write_latency), ("sync", findings.sync_latency)] {
+    let _ = write!(
+        p,
+        "<table><tr><th>latency</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>count</th></tr>"
+    );
+    for (name, q) in
+        [("read", findings.read_latency), ("write", findings.write_latency), ("sync", findings.sync_latency)]
+    {
         let _ = write!(
             p,
             "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -374,9 +387,23 @@ Snapshots: {} taken, {} each, {:.0}% of the bytes written. Restart: {} entries r
     // Plots.
     p.push_str("<h2>Plots</h2><div class=\"plots\">");
     let figures = [
-        (bar_chart("latency-sync", "Sync latency (calls per power of two)", &latency_bars(&summary.sync_latency), COLORS[0]), "Sync latency: calls per power-of-two bucket"),
-        (bar_chart("latency-write", "Write latency", &latency_bars(&summary.write_latency), COLORS[1]), "Write latency: calls per power-of-two bucket"),
-        (bar_chart("latency-read", "Read latency", &latency_bars(&summary.read_latency), COLORS[2]), "Read latency: calls per power-of-two bucket"),
+        (
+            bar_chart(
+                "latency-sync",
+                "Sync latency (calls per power of two)",
+                &latency_bars(&summary.sync_latency),
+                COLORS[0],
+            ),
+            "Sync latency: calls per power-of-two bucket",
+        ),
+        (
+            bar_chart("latency-write", "Write latency", &latency_bars(&summary.write_latency), COLORS[1]),
+            "Write latency: calls per power-of-two bucket",
+        ),
+        (
+            bar_chart("latency-read", "Read latency", &latency_bars(&summary.read_latency), COLORS[2]),
+            "Read latency: calls per power-of-two bucket",
+        ),
         (stacked_bytes(summary), "Bytes written over time, by kind of file"),
         (
             bar_chart(
@@ -411,7 +438,8 @@ Snapshots: {} taken, {} each, {:.0}% of the bytes written. Restart: {} entries r
     if !findings.hot_segments.is_empty() {
         p.push_str("<h2>Hot segments</h2><table><tr><th>segment</th><th>reads and writes</th><th>share</th></tr>");
         for h in &findings.hot_segments {
-            let _ = write!(p, "<tr><td>{}</td><td>{}</td><td>{:.1}%</td></tr>", escape(&h.name), h.count, h.share * 100.0);
+            let _ =
+                write!(p, "<tr><td>{}</td><td>{}</td><td>{:.1}%</td></tr>", escape(&h.name), h.count, h.share * 100.0);
         }
         p.push_str("</table>");
     }

@@ -10,6 +10,9 @@
 //! - **lab 4**: a replica of lab 4's key-value store takes puts on 64 keys, one of them (`user:0042`)
 //!   the target of a third of them, commits each, snapshots by the threshold (none by
 //!   default), then restarts and replays;
+//! - **lab 5**: lab 4's workload without snapshots, then a restart where four readers read the
+//!   hot key through lab 5's read barrier while the applier replays: the time they wait is
+//!   the barrier's;
 //! - **lab 7**: the same requests on lab 7's chunked state, with incremental snapshots by
 //!   policy, chunks compressed or not, then a restart.
 //!
@@ -57,7 +60,7 @@ pub struct WorkloadSpec {
 }
 
 /// The labs whose workloads the monitor runs.
-pub const LABS: [u32; 4] = [1, 3, 4, 7];
+pub const LABS: [u32; 5] = [1, 3, 4, 5, 7];
 
 impl WorkloadSpec {
     /// The default workload of `lab`, on `disk`.
@@ -66,7 +69,7 @@ impl WorkloadSpec {
         let (requests, writers, options) = match lab {
             1 => (2000, 4, options),
             3 => (400, 1, options),
-            4 => (3000, 1, Options { segment_size: 1 << 20, ..options }),
+            4 | 5 => (3000, 1, Options { segment_size: 1 << 20, ..options }),
             7 => (3000, 1, Options { segment_size: 1 << 20, snapshot_every: 200, ..options }),
             _ => return Err(format!("lab {lab} has no workload (the monitor runs labs {LABS:?})")),
         };
@@ -107,6 +110,7 @@ impl WorkloadSpec {
             1 => lab1_workload(self, fs, &recorder),
             3 => lab3_workload(self, fs, &recorder),
             4 => lab4_workload(self, fs, &recorder),
+            5 => lab5_workload(self, fs, &recorder),
             7 => lab7_workload(self, fs, &recorder),
             lab => Err(format!("lab {lab} has no workload")),
         };
@@ -237,12 +241,30 @@ fn put(index: u64, key: String, value: Vec<u8>) -> Entry {
 fn lab4_workload(spec: &WorkloadSpec, fs: FsRef, recorder: &Recorder) -> Result<(), String> {
     use lab1::{SyncPolicy, WalOptions};
     use lab4::{KvStore, Replica, ReplicaOptions};
+    fill_replica(spec, &fs, recorder)?;
     let options = ReplicaOptions {
         wal: WalOptions { segment_size: spec.options.segment_size, sync: SyncPolicy::EveryAppend },
         ..ReplicaOptions::default()
     };
-    let open = |fs: &FsRef| Replica::open(Arc::clone(fs), "replica", options, KvStore::new());
-    let mut replica = open(&fs).map_err(|e| err("opening")(&e))?;
+    let start = recorder.now_ns();
+    let mut replica =
+        Replica::open(Arc::clone(&fs), "replica", options, KvStore::new()).map_err(|e| err("reopening")(&e))?;
+    let replayed = replica.apply_committed().map_err(|e| err("replay")(&e))?.len() as u64;
+    let replay_ns = recorder.now_ns() - start;
+    recorder.mark(|s| s.restarted(Restart { replayed_entries: replayed, replay_ns }));
+    Ok(())
+}
+
+/// Lab 4's puts, committed and applied, without the restart: what labs 4 and 5 start from.
+fn fill_replica(spec: &WorkloadSpec, fs: &FsRef, recorder: &Recorder) -> Result<(), String> {
+    use lab1::{SyncPolicy, WalOptions};
+    use lab4::{KvStore, Replica, ReplicaOptions};
+    let options = ReplicaOptions {
+        wal: WalOptions { segment_size: spec.options.segment_size, sync: SyncPolicy::EveryAppend },
+        ..ReplicaOptions::default()
+    };
+    let mut replica =
+        Replica::open(Arc::clone(fs), "replica", options, KvStore::new()).map_err(|e| err("opening")(&e))?;
     replica.set_term(1, None).map_err(|e| err("set_term")(&e))?;
     recorder.mark(|s| s.saw_writers(1));
     let mut rng = TestRng::new(spec.seed);
@@ -265,13 +287,45 @@ fn lab4_workload(spec: &WorkloadSpec, fs: FsRef, recorder: &Recorder) -> Result<
             recorder.mark(|s| s.snapshot_taken(took));
         }
     }
-    drop(replica);
-    let start = recorder.now_ns();
-    let mut replica = open(&fs).map_err(|e| err("reopening")(&e))?;
-    let replayed = replica.apply_committed().map_err(|e| err("replay")(&e))?.len() as u64;
-    let replay_ns = recorder.now_ns() - start;
-    recorder.mark(|s| s.restarted(Restart { replayed_entries: replayed, replay_ns }));
     Ok(())
+}
+
+fn lab5_workload(spec: &WorkloadSpec, fs: FsRef, recorder: &Recorder) -> Result<(), String> {
+    use lab1::{SyncPolicy, WalOptions};
+    use lab5::{ReadNode, ReplicaOptions};
+    fill_replica(spec, &fs, recorder)?;
+    let options = ReplicaOptions {
+        wal: WalOptions { segment_size: spec.options.segment_size, sync: SyncPolicy::EveryAppend },
+        ..ReplicaOptions::default()
+    };
+    let start = recorder.now_ns();
+    let clock: distributed::clock::ClockRef = Arc::new(distributed::clock::SystemClock::new());
+    let node = ReadNode::open(Arc::clone(&fs), "replica", options, clock).map_err(|e| err("opening")(&e))?;
+    let applier = node.start_applier();
+    let result = std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let node = node.clone();
+                scope.spawn(move || -> Result<(), String> {
+                    for _ in 0..50 {
+                        let before = recorder.now_ns();
+                        serving(Served::Key("user:0042".into()), || {
+                            node.read(&["user:0042"], std::time::Duration::from_secs(30))
+                        })
+                        .map_err(|e| err("read")(&e))?;
+                        let waited = recorder.now_ns() - before;
+                        recorder.mark(|s| s.barrier_waited(waited));
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        readers.into_iter().try_for_each(|r| r.join().map_err(|_| "a reader panicked".to_string())?)
+    });
+    applier.stop().map_err(|e| err("applier")(&e))?;
+    let replay_ns = recorder.now_ns() - start;
+    recorder.mark(|s| s.restarted(Restart { replayed_entries: spec.requests, replay_ns }));
+    result
 }
 
 fn lab7_workload(spec: &WorkloadSpec, fs: FsRef, recorder: &Recorder) -> Result<(), String> {

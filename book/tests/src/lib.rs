@@ -115,5 +115,8 @@ pub mod dependencies {}
 #[doc = include_str!("../../src/kit-api.md")]
 pub mod kit_api {}
 
+#[doc = include_str!("../../src/lab9-monitor.md")]
+pub mod lab9_monitor {}
+
 #[doc = include_str!("../../src/lab8-engines.md")]
 pub mod lab8_engines {}

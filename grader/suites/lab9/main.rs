@@ -26,11 +26,8 @@ mod findings {
             let seed = lab_seed(0x9101) + i as u64;
             let f = fixtures::planted_hot_key(seed, 20_000, 5_000, "tenant:7/balance", percent);
             let findings = analyze(&f.summary());
-            let truth = f
-                .events
-                .iter()
-                .filter(|e| e.served == lab9::Served::Key("tenant:7/balance".into()))
-                .count() as u64;
+            let truth =
+                f.events.iter().filter(|e| e.served == lab9::Served::Key("tenant:7/balance".into())).count() as u64;
             let first = findings.hot_keys.first().cloned();
             invariant!(
                 "hot-data",
@@ -56,7 +53,11 @@ mod findings {
         let log = findings.sequential_ratio[FileKind::Log as usize];
         let chunk = findings.sequential_ratio[FileKind::Chunk as usize];
         invariant!("io-accounting", log == 1.0, "the log was appended in order; sequential ratio {log}");
-        invariant!("io-accounting", chunk < 0.01, "the chunk file was written at random offsets; sequential ratio {chunk}");
+        invariant!(
+            "io-accounting",
+            chunk < 0.01,
+            "the chunk file was written at random offsets; sequential ratio {chunk}"
+        );
         let wa = findings.write_amplification;
         invariant!(
             "write-amplification",
@@ -242,7 +243,12 @@ mod summaries {
         sample.reverse();
         for (q, rank) in [(0.5, 501), (0.9, 901), (0.99, 991)] {
             let got = exact_quantile(&sample, q);
-            invariant!("percentile-bound", got == Some(sorted[rank - 1]), "at {q}: {got:?}, expected {}", sorted[rank - 1]);
+            invariant!(
+                "percentile-bound",
+                got == Some(sorted[rank - 1]),
+                "at {q}: {got:?}, expected {}",
+                sorted[rank - 1]
+            );
         }
     }
 }
@@ -257,7 +263,12 @@ mod advice {
         let mut experiment = ModelExperiment::default();
         let advice = advise(&analyze(&f.summary()), &f.options, &mut experiment);
         let group = advice.iter().find(|a| a.rule == Rule::GroupCommit);
-        invariant!("advice-rule", group.is_some(), "no group commit for 8 writers syncing every entry: {:?}", rules(&advice));
+        invariant!(
+            "advice-rule",
+            group.is_some(),
+            "no group commit for 8 writers syncing every entry: {:?}",
+            rules(&advice)
+        );
         let group = group.unwrap();
         invariant!(
             "measured-advice",
@@ -285,7 +296,12 @@ mod advice {
         let f = fixtures::replay_heavy_restart(lab_seed(0x9112), 12_000);
         let mut experiment = ModelExperiment::default();
         let advice = advise(&analyze(&f.summary()), &f.options, &mut experiment);
-        invariant!("advice-rule", rules(&advice) == [Rule::SnapshotThreshold], "a long replay gives {:?}", rules(&advice));
+        invariant!(
+            "advice-rule",
+            rules(&advice) == [Rule::SnapshotThreshold],
+            "a long replay gives {:?}",
+            rules(&advice)
+        );
         invariant!(
             "advice-rule",
             advice[0].change == Change::SnapshotEvery(thresholds::SNAPSHOT_EVERY),
@@ -313,7 +329,12 @@ mod advice {
     fn snapshot_heavy_writes_get_compression_unless_it_is_on() {
         let f = fixtures::snapshot_heavy(lab_seed(0x9113), 1_000, 250, 512 << 10);
         let advice = advise(&analyze(&f.summary()), &f.options, &mut ModelExperiment::default());
-        invariant!("advice-rule", rules(&advice) == [Rule::Compression], "snapshot-heavy writes give {:?}", rules(&advice));
+        invariant!(
+            "advice-rule",
+            rules(&advice) == [Rule::Compression],
+            "snapshot-heavy writes give {:?}",
+            rules(&advice)
+        );
         invariant!(
             "measured-advice",
             advice[0].after == ModelExperiment::effect(Change::Compression),
@@ -329,7 +350,12 @@ mod advice {
     fn frequent_rollovers_get_larger_segments_even_under_group_commit() {
         let f = fixtures::rollover_heavy(lab_seed(0x9114), 4_000, 40);
         let advice = advise(&analyze(&f.summary()), &f.options, &mut ModelExperiment::default());
-        invariant!("advice-rule", rules(&advice) == [Rule::LargerSegments], "a rollover every 40 entries gives {:?}", rules(&advice));
+        invariant!(
+            "advice-rule",
+            rules(&advice) == [Rule::LargerSegments],
+            "a rollover every 40 entries gives {:?}",
+            rules(&advice)
+        );
         invariant!(
             "advice-rule",
             advice[0].change == Change::SegmentSize(40 * 1048 * thresholds::SEGMENT_GROWTH),

@@ -31,8 +31,7 @@ pub use advice::advise;
 pub use analysis::{analyze, measure, percentiles, write_amplification};
 pub use histogram::{LatencyHistogram, exact_quantile};
 pub use recording::{
-    Advice, Change, Experiment, FileKind, Findings, Hot, IoEvent, IoOp, KindStats, LatencyModel, Measurement,
-    Options, Percentiles, Restart, Rule, Served, Summary, TimeSlice, Timeline, WriteAmplification, summarize,
-    thresholds,
+    Advice, Change, Experiment, FileKind, Findings, Hot, IoEvent, IoOp, KindStats, LatencyModel, Measurement, Options,
+    Percentiles, Restart, Rule, Served, Summary, TimeSlice, Timeline, WriteAmplification, summarize, thresholds,
 };
 pub use sketch::{CountMinSketch, TopK, row_hash};

@@ -156,7 +156,11 @@ mod histogram {
         let sample = [50, 10, 40, 20, 30, 100, 90, 60, 80, 70];
         for (q, expected) in [(0.0, 10), (0.1, 10), (0.15, 20), (0.5, 50), (0.9, 90), (0.99, 100), (1.0, 100)] {
             let got = exact_quantile(&sample, q);
-            invariant!("percentile-bound", got == Some(expected), "quantile {q} of {sample:?}: {got:?}, expected {expected}");
+            invariant!(
+                "percentile-bound",
+                got == Some(expected),
+                "quantile {q} of {sample:?}: {got:?}, expected {expected}"
+            );
         }
         invariant!("percentile-bound", exact_quantile(&[], 0.5).is_none(), "an empty sample has no quantile");
     }
@@ -193,7 +197,16 @@ mod summary {
     use super::*;
 
     fn event(file: &str, op: IoOp, offset: u64, len: u64, served: Served) -> IoEvent {
-        IoEvent { at_ns: 1000, file: file.into(), kind: FileKind::of_path(file), op, offset, len, latency_ns: 500, served }
+        IoEvent {
+            at_ns: 1000,
+            file: file.into(),
+            kind: FileKind::of_path(file),
+            op,
+            offset,
+            len,
+            latency_ns: 500,
+            served,
+        }
     }
 
     #[test]
@@ -214,7 +227,8 @@ mod summary {
         let (l, n) = (s.kind(FileKind::Log), s.kind(FileKind::Snapshot));
         invariant!(
             "io-accounting",
-            (l.writes, l.write_bytes, l.sequential_writes, l.syncs, l.creates, l.reads, l.read_bytes) == (2, 150, 2, 1, 1, 1, 150),
+            (l.writes, l.write_bytes, l.sequential_writes, l.syncs, l.creates, l.reads, l.read_bytes)
+                == (2, 150, 2, 1, 1, 1, 150),
             "log counters {l:?}: expected 2 writes of 150 bytes, both sequential (interleaved with another file's), 1 sync, 1 create, 1 read of 150 bytes"
         );
         invariant!(
@@ -222,10 +236,27 @@ mod summary {
             (n.writes, n.write_bytes, n.sequential_writes) == (2, 8192, 1),
             "snapshot counters {n:?}: 2 writes, 8192 bytes, only the first sequential"
         );
-        invariant!("io-accounting", s.dir_syncs == 1 && s.sync_latency.total == 2, "syncs: {} dir, {} timed", s.dir_syncs, s.sync_latency.total);
-        invariant!("io-accounting", s.events == 8 && s.duration_ns == 1500, "{} events, duration {}", s.events, s.duration_ns);
+        invariant!(
+            "io-accounting",
+            s.dir_syncs == 1 && s.sync_latency.total == 2,
+            "syncs: {} dir, {} timed",
+            s.dir_syncs,
+            s.sync_latency.total
+        );
+        invariant!(
+            "io-accounting",
+            s.events == 8 && s.duration_ns == 1500,
+            "{} events, duration {}",
+            s.events,
+            s.duration_ns
+        );
         invariant!("io-accounting", s.hot_keys.sketch.estimate("k") == 1, "the read served for key k is not counted");
-        invariant!("io-accounting", s.hot_segments.sketch.total == 3, "{} log reads and writes counted per segment, expected 3", s.hot_segments.sketch.total);
+        invariant!(
+            "io-accounting",
+            s.hot_segments.sketch.total == 3,
+            "{} log reads and writes counted per segment, expected 3",
+            s.hot_segments.sketch.total
+        );
     }
 
     #[test]
@@ -239,7 +270,12 @@ mod summary {
             "{} timeline slices",
             s.timeline.slices.len()
         );
-        invariant!("io-accounting", s.hot_keys.candidates.len() <= Summary::TOP, "{} hot-key candidates", s.hot_keys.candidates.len());
+        invariant!(
+            "io-accounting",
+            s.hot_keys.candidates.len() <= Summary::TOP,
+            "{} hot-key candidates",
+            s.hot_keys.candidates.len()
+        );
         let (width, depth) = Summary::SKETCH;
         invariant!("io-accounting", s.hot_keys.sketch.counters.len() == width * depth, "the sketch grew");
         invariant!("io-accounting", s.write_ends.len() == 1, "{} files' ends kept for one file", s.write_ends.len());
@@ -306,7 +342,11 @@ mod analysis {
             f.events.iter().filter(|e| matches!(e.op, IoOp::Sync | IoOp::DirSync)).map(|e| e.latency_ns).collect();
         let truth = exact_quantile(&sync_times, 0.99).unwrap();
         let p99 = findings.sync_latency.p99;
-        invariant!("percentile-bound", truth <= p99 && p99 <= truth + (truth >> 7), "sync p99 {p99}, the trace says {truth}");
+        invariant!(
+            "percentile-bound",
+            truth <= p99 && p99 <= truth + (truth >> 7),
+            "sync p99 {p99}, the trace says {truth}"
+        );
     }
 
     #[test]

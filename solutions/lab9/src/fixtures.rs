@@ -287,7 +287,9 @@ impl ModelExperiment {
         let base = Self::baseline();
         match change {
             Change::GroupCommit => Measurement { entries_per_second: 3500.0, syncs_per_entry: 0.25, ..base },
-            Change::SegmentSize(_) => Measurement { entries_per_second: 1100.0, rollovers_per_1000_entries: 12.5, ..base },
+            Change::SegmentSize(_) => {
+                Measurement { entries_per_second: 1100.0, rollovers_per_1000_entries: 12.5, ..base }
+            }
             Change::SnapshotEvery(_) => Measurement { max_replayed_entries: 499, write_amplification: 3.4, ..base },
             Change::Compression => Measurement { snapshot_bytes: 2 << 20, write_amplification: 1.5, ..base },
         }

@@ -35,7 +35,12 @@ impl Summary {
                 if event.offset == end {
                     stats.sequential_writes += 1;
                 }
-                self.write_ends.insert(event.file.clone(), event.offset + event.len);
+                match self.write_ends.get_mut(&event.file) {
+                    Some(end) => *end = event.offset + event.len,
+                    None => {
+                        self.write_ends.insert(event.file.clone(), event.offset + event.len);
+                    }
+                }
                 self.write_latency.record(event.latency_ns);
                 self.timeline.slice_at(event.at_ns).bytes[event.kind as usize] += event.len;
             }
