@@ -2,6 +2,7 @@
 //! on the files engine over `SimFs`, and what a node keeps durably, read back through the
 //! adapters.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use openraft::RaftLogReader;
@@ -32,22 +33,38 @@ pub fn replay(engine: &dyn Engine, calls: &[Call]) -> Result<(), EngineError> {
 }
 
 /// An engine that passes every call to `inner` and records the writes and flushes that
-/// succeeded, in order.
+/// succeeded, in order, each with the time of a clock that recorders may share (so the calls
+/// of several nodes can be put in one order).
 #[derive(Clone, Debug)]
 pub struct RecordingEngine {
     inner: Arc<dyn Engine>,
-    calls: Arc<Mutex<Vec<Call>>>,
+    calls: Arc<Mutex<Vec<(u64, Call)>>>,
+    clock: Arc<AtomicU64>,
 }
 
 impl RecordingEngine {
     /// Records the calls made to `inner`.
     pub fn new(inner: Arc<dyn Engine>) -> RecordingEngine {
-        RecordingEngine { inner, calls: Arc::new(Mutex::new(Vec::new())) }
+        RecordingEngine::with_clock(inner, Arc::new(AtomicU64::new(0)))
+    }
+
+    /// Records the calls made to `inner`, timed by `clock` (which each call advances).
+    pub fn with_clock(inner: Arc<dyn Engine>, clock: Arc<AtomicU64>) -> RecordingEngine {
+        RecordingEngine { inner, calls: Arc::new(Mutex::new(Vec::new())), clock }
     }
 
     /// The calls so far.
     pub fn calls(&self) -> Vec<Call> {
+        self.timed_calls().into_iter().map(|(_, call)| call).collect()
+    }
+
+    /// The calls so far, each with the clock's time when it returned.
+    pub fn timed_calls(&self) -> Vec<(u64, Call)> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn record(&self, calls: &mut Vec<(u64, Call)>, call: Call) {
+        calls.push((self.clock.fetch_add(1, Ordering::SeqCst) + 1, call));
     }
 }
 
@@ -68,14 +85,14 @@ impl Engine for RecordingEngine {
         // The lock is held across the call, so the record has the order the engine saw.
         let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
         self.inner.write(batch)?;
-        calls.push(Call::Write(batch.clone()));
+        self.record(&mut calls, Call::Write(batch.clone()));
         Ok(())
     }
 
     fn flush(&self) -> Result<(), EngineError> {
         let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
         self.inner.flush()?;
-        calls.push(Call::Flush);
+        self.record(&mut calls, Call::Flush);
         Ok(())
     }
 
@@ -99,6 +116,8 @@ pub struct DurableView {
     pub applied: Option<LogId>,
     /// The last log id the current snapshot covers (`None`: no snapshot, or an empty one).
     pub snapshot: Option<LogId>,
+    /// The state machine's keys and values.
+    pub state: Vec<(String, Vec<u8>)>,
 }
 
 impl DurableView {
@@ -113,6 +132,7 @@ impl DurableView {
             log: entries.iter().map(|e| e.log_id).collect(),
             applied: sm.applied_state().await?.0,
             snapshot: sm.get_current_snapshot().await?.and_then(|s| s.meta.last_log_id),
+            state: sm.pairs()?,
         })
     }
 
