@@ -120,3 +120,6 @@ pub mod lab9_monitor {}
 
 #[doc = include_str!("../../src/lab8-engines.md")]
 pub mod lab8_engines {}
+
+#[doc = include_str!("../../src/lab8-raft.md")]
+pub mod lab8_raft {}
