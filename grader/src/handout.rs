@@ -120,6 +120,18 @@ fn add_benchmarks(files: &mut BTreeMap<PathBuf, Vec<u8>>, course: &Course, labs:
         return Ok(());
     }
     let released: BTreeSet<String> = labs.iter().map(|lab| format!("lab{lab}")).collect();
+    // The workspace's pinned dependencies a benchmark may name (`crc32fast::Hasher`).
+    let manifest_path = course.manifest();
+    let manifest_text = std::fs::read_to_string(&manifest_path).map_err(GraderError::io("read", &manifest_path))?;
+    let manifest: Table = manifest_text
+        .parse()
+        .map_err(|error: toml::de::Error| GraderError::config(&manifest_path, error.to_string()))?;
+    let shared: BTreeSet<String> = manifest
+        .get("workspace")
+        .and_then(|w| w.get("dependencies"))
+        .and_then(Value::as_table)
+        .map(|deps| deps.keys().filter(|name| name.as_str() != "distributed").cloned().collect())
+        .unwrap_or_default();
     let mut examples = Vec::new();
     let mut dependencies = BTreeSet::new();
     for &lab in labs {
@@ -128,12 +140,12 @@ fn add_benchmarks(files: &mut BTreeMap<PathBuf, Vec<u8>>, course: &Course, labs:
             continue;
         }
         let text = std::fs::read_to_string(&path).map_err(GraderError::io("read", &path))?;
-        let used = crates_used(&text);
-        if !used.iter().all(|name| ["std", "common", "distributed"].contains(&name.as_str()) || released.contains(name))
-        {
+        let used = path_roots(&text);
+        // A lab the handout does not have: the benchmark cannot build there.
+        if used.iter().any(|name| crate::course::parse_lab_name(name).is_some() && !released.contains(name)) {
             continue;
         }
-        dependencies.extend(used.into_iter().filter(|name| released.contains(name)));
+        dependencies.extend(used.into_iter().filter(|name| released.contains(name) || shared.contains(name)));
         files.insert(PathBuf::from(format!("bench/examples/lab{lab}.rs")), text.into_bytes());
         examples.push(lab);
     }
@@ -150,7 +162,11 @@ fn add_benchmarks(files: &mut BTreeMap<PathBuf, Vec<u8>>, course: &Course, labs:
          autoexamples = false\n\n[dependencies]\ndistributed = { path = \"../labs/distributed\" }\n",
     );
     for name in &dependencies {
-        manifest.push_str(&format!("{name} = {{ path = \"../labs/{name}\" }}\n"));
+        if released.contains(name) {
+            manifest.push_str(&format!("{name} = {{ path = \"../labs/{name}\" }}\n"));
+        } else {
+            manifest.push_str(&format!("{name} = {{ workspace = true }}\n"));
+        }
     }
     for lab in examples {
         manifest.push_str(&format!("\n[[example]]\nname = \"lab{lab}\"\npath = \"examples/lab{lab}.rs\"\n"));
@@ -159,16 +175,22 @@ fn add_benchmarks(files: &mut BTreeMap<PathBuf, Vec<u8>>, course: &Course, labs:
     Ok(())
 }
 
-/// The crates a benchmark names at the start of its `use` lines (`std`, `distributed`,
-/// `lab1`, …).
-fn crates_used(text: &str) -> BTreeSet<String> {
-    text.lines()
-        .filter_map(|line| line.trim_start().strip_prefix("use "))
-        .filter_map(|path| {
-            let name: String = path.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-            (!name.is_empty()).then_some(name)
-        })
-        .collect()
+/// The first segments of the paths a benchmark names (`lab1` in `use lab1::Wal`, `crc32fast`
+/// in `crc32fast::Hasher::new()`): among them, the crates it needs. Types and modules come out
+/// too (`Duration`, `common`); the caller keeps only names that are crates.
+fn path_roots(text: &str) -> BTreeSet<String> {
+    let mut roots = BTreeSet::new();
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    for (at, _) in text.match_indices("::") {
+        let before = &text[..at];
+        let start = before.rfind(|c: char| !is_ident(c)).map_or(0, |i| i + 1);
+        let name = &before[start..];
+        if name.is_empty() || before[..start].ends_with("::") {
+            continue;
+        }
+        roots.insert(name.to_string());
+    }
+    roots
 }
 
 /// Removes the instructors' chapter and the chapters of labs not released (`book/src/labN-*.md`
