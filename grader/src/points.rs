@@ -61,6 +61,14 @@ pub const INVARIANTS: &[&str] = &[
     "point-in-time",
     "incremental",
     "gc-safety",
+    // Lab 8: storage engines behind one trait.
+    "atomic-batch",
+    "model-equivalence",
+    "ordered-range",
+    // Lab 8, part 2: openraft over the engines.
+    "storage-contract",
+    "vote-once",
+    "snapshot-install",
     // Lab 9: the storage monitor's summaries, analysis and advice.
     "sketch-bound",
     "hot-data",

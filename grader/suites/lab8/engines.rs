@@ -11,7 +11,9 @@ use distributed::testing::{proptest_config, sim_disk};
 use distributed::vfs::{CrashMode, FsRef, SimFs};
 use distributed::{fail, invariant};
 use lab8::mem::apply_batch;
-use lab8::{Batch, BatchOp, DiskDir, Engine, EngineError, FilesEngine, FilesOptions, FjallEngine, MemEngine, RedbEngine};
+use lab8::{
+    Batch, BatchOp, DiskDir, Engine, EngineError, FilesEngine, FilesOptions, FjallEngine, MemEngine, RedbEngine,
+};
 use proptest::prelude::*;
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -53,7 +55,9 @@ fn states_after(batches: &[Batch]) -> Vec<Pairs> {
 
 fn pairs_of(engine: &dyn Engine) -> Pairs {
     let snapshot = engine.snapshot().unwrap_or_else(|e| fail!("durability", "{}: snapshot failed: {e}", engine.name()));
-    snapshot.collect::<Result<Pairs, _>>().unwrap_or_else(|e| fail!("durability", "{}: snapshot read failed: {e}", engine.name()))
+    snapshot
+        .collect::<Result<Pairs, _>>()
+        .unwrap_or_else(|e| fail!("durability", "{}: snapshot read failed: {e}", engine.name()))
 }
 
 /// Batches written and batches flushed, as acknowledged.
@@ -147,7 +151,12 @@ mod files {
         engine.flush().expect("flush");
         let mut image = sim.crash(CrashMode::Strict);
         let engine = files(Arc::new(image.clone())).unwrap_or_else(|e| fail!("durability", "reopen failed: {e}"));
-        invariant!("durability", engine.last_batch() == 13, "reopened at batch {}, 13 were flushed", engine.last_batch());
+        invariant!(
+            "durability",
+            engine.last_batch() == 13,
+            "reopened at batch {}, 13 were flushed",
+            engine.last_batch()
+        );
         for batch in &batches[13..] {
             engine.write(batch).expect("write");
         }
@@ -268,7 +277,13 @@ mod fjall {
         }
         let engine = FjallEngine::new(disk.open_fjall("db").unwrap_or_else(|e| fail!("durability", "reopen: {e}")));
         let found = pairs_of(&engine);
-        invariant!("durability", found == states[50], "reopened fjall holds {} pairs, expected {}", found.len(), states[50].len());
+        invariant!(
+            "durability",
+            found == states[50],
+            "reopened fjall holds {} pairs, expected {}",
+            found.len(),
+            states[50].len()
+        );
     }
 }
 
@@ -299,7 +314,10 @@ mod conformance {
                 std::thread::spawn(move || {
                     for round in 0u32..60 {
                         let batch: Batch = (0..40)
-                            .map(|k| BatchOp::Put { key: format!("k{k:02}").into_bytes(), value: round.to_le_bytes().to_vec() })
+                            .map(|k| BatchOp::Put {
+                                key: format!("k{k:02}").into_bytes(),
+                                value: round.to_le_bytes().to_vec(),
+                            })
                             .collect();
                         engine.write(&batch).expect("write");
                     }
@@ -327,8 +345,13 @@ mod conformance {
             let mut batch = Batch::new();
             batch.put(*b"b", *b"1").put(*b"c", *b"2").put(*b"d", *b"3");
             engine.write(&batch).expect("write");
-            let cases: [(&[u8], Option<&[u8]>, usize); 5] =
-                [(b"e", None, 10), (b"c", Some(b"b"), 10), (b"c", Some(b"c"), 10), (b"b", Some(b"d"), 10), (b"", Some(b"c\0"), 1)];
+            let cases: [(&[u8], Option<&[u8]>, usize); 5] = [
+                (b"e", None, 10),
+                (b"c", Some(b"b"), 10),
+                (b"c", Some(b"c"), 10),
+                (b"b", Some(b"d"), 10),
+                (b"", Some(b"c\0"), 1),
+            ];
             let expected: [Pairs; 5] = [
                 vec![],
                 vec![],
@@ -338,7 +361,12 @@ mod conformance {
             ];
             for ((start, end, limit), want) in cases.into_iter().zip(expected) {
                 let got = engine.range(start, end, limit).expect("range");
-                invariant!("ordered-range", got == want, "{}: range({start:?}, {end:?}, {limit}) gave {got:?}", engine.name());
+                invariant!(
+                    "ordered-range",
+                    got == want,
+                    "{}: range({start:?}, {end:?}, {limit}) gave {got:?}",
+                    engine.name()
+                );
             }
         }
     }

@@ -97,13 +97,11 @@ impl std::fmt::Debug for FjallHandle {
 
 /// A redb database over `backend` (created if the backend is empty, recovered otherwise).
 pub fn open_redb(backend: impl redb::StorageBackend) -> Result<redb::Database, EngineError> {
-    redb::Database::builder()
-        .create_with_backend(backend)
-        .map_err(|e| match e {
-            redb::DatabaseError::Storage(redb::StorageError::Io(io)) => EngineError::Io(io),
-            redb::DatabaseError::Storage(redb::StorageError::Corrupted(why)) => EngineError::Corrupt(why),
-            other => EngineError::Backend(format!("redb: {other}")),
-        })
+    redb::Database::builder().create_with_backend(backend).map_err(|e| match e {
+        redb::DatabaseError::Storage(redb::StorageError::Io(io)) => EngineError::Io(io),
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(why)) => EngineError::Corrupt(why),
+        other => EngineError::Backend(format!("redb: {other}")),
+    })
 }
 
 fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {

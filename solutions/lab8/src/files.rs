@@ -205,7 +205,8 @@ impl FilesEngine {
     /// every batch of the log after it.
     pub fn open(fs: FsRef, dir: impl Into<PathBuf>, options: FilesOptions) -> Result<FilesEngine, EngineError> {
         let dir = dir.into();
-        let store = SnapshotStore::open(Arc::clone(&fs), dir.join("snap"), StoreOptions { keep: 2 }).map_err(snap_error)?;
+        let store =
+            SnapshotStore::open(Arc::clone(&fs), dir.join("snap"), StoreOptions { keep: 2 }).map_err(snap_error)?;
         let wal_options = WalOptions { segment_size: options.segment_size, sync: SyncPolicy::Never };
         let wal = Wal::open(fs, dir.join("wal"), wal_options).map_err(wal_error)?;
         let (checkpointed, mut map) = match store.latest().map_err(snap_error)? {

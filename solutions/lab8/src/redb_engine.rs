@@ -11,8 +11,8 @@
 //! is all or nothing, and a flush keeps every batch before it.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use distributed::vfs::{FsRef, OpenMode, VfsFile, parent_dir};
 use redb::{ReadableDatabase, ReadableTable};
@@ -185,7 +185,13 @@ impl Engine for RedbEngine {
         // A read transaction is a point-in-time view: redb keeps the pages it sees until it
         // ends. The iterator holds it and reads a page of pairs at a time from it.
         let tx = self.db.begin_read().map_err(backend)?;
-        Ok(Box::new(RedbSnapshot { _db: Arc::clone(&self.db), tx, after: None, page: Vec::new().into_iter(), done: false }))
+        Ok(Box::new(RedbSnapshot {
+            _db: Arc::clone(&self.db),
+            tx,
+            after: None,
+            page: Vec::new().into_iter(),
+            done: false,
+        }))
     }
 }
 

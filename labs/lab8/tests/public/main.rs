@@ -103,7 +103,8 @@ fn as_pairs(model: &Model) -> Pairs {
 }
 
 fn show(pairs: &Pairs) -> String {
-    let keys: Vec<String> = pairs.iter().map(|(k, v)| format!("{}({}B)", String::from_utf8_lossy(k), v.len())).collect();
+    let keys: Vec<String> =
+        pairs.iter().map(|(k, v)| format!("{}({}B)", String::from_utf8_lossy(k), v.len())).collect();
     format!("{} pairs [{}]", pairs.len(), keys.join(" "))
 }
 
@@ -186,7 +187,8 @@ mod engine {
             for _ in 0..20 {
                 let batch = random_batch(&mut rng, 10);
                 let bytes = encode_batch(&batch);
-                let back = decode_batch(&bytes).unwrap_or_else(|e| fail!("on-disk-format", "a batch did not decode: {e}"));
+                let back =
+                    decode_batch(&bytes).unwrap_or_else(|e| fail!("on-disk-format", "a batch did not decode: {e}"));
                 invariant!("on-disk-format", back == batch, "decoded {back:?}, wrote {batch:?}");
                 for cut in 0..bytes.len() {
                     invariant!(
@@ -202,10 +204,15 @@ mod engine {
             batch.put(*b"k", *b"vv").delete(*b"d");
             let expected = [2, 0, 0, 0, 1, 1, 0, 0, 0, b'k', 2, 0, 0, 0, b'v', b'v', 2, 1, 0, 0, 0, b'd'];
             let bytes = encode_batch(&batch);
-            invariant!("on-disk-format", bytes == expected, "encoded {bytes:?}, the chapter's table gives {expected:?}");
+            invariant!(
+                "on-disk-format",
+                bytes == expected,
+                "encoded {bytes:?}, the chapter's table gives {expected:?}"
+            );
             let pairs = vec![(b"a".to_vec(), b"1".to_vec()), (b"b".to_vec(), Vec::new())];
             let image = encode_pairs(pairs.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
-            let back = decode_pairs(&image).unwrap_or_else(|e| fail!("on-disk-format", "a checkpoint did not decode: {e}"));
+            let back =
+                decode_pairs(&image).unwrap_or_else(|e| fail!("on-disk-format", "a checkpoint did not decode: {e}"));
             invariant!("on-disk-format", back == pairs, "checkpoint decoded as {back:?}");
             for cut in 0..image.len() {
                 invariant!(
@@ -228,7 +235,12 @@ mod engine {
                 engine.write(batch).expect("write");
             }
             engine.flush().expect("flush");
-            invariant!("durability", engine.last_batch() == 23, "last_batch() is {} after 23 batches", engine.last_batch());
+            invariant!(
+                "durability",
+                engine.last_batch() == 23,
+                "last_batch() is {} after 23 batches",
+                engine.last_batch()
+            );
             let expected = as_pairs(states_after(&batches).last().expect("a state"));
             let image: FsRef = Arc::new(sim.crash(CrashMode::Strict));
             let reopened = FilesEngine::open(image, "db", FILES)
@@ -241,7 +253,12 @@ mod engine {
                 show(&found),
                 show(&expected)
             );
-            invariant!("recovery-equivalence", reopened.last_batch() == 23, "reopened at batch {}", reopened.last_batch());
+            invariant!(
+                "recovery-equivalence",
+                reopened.last_batch() == 23,
+                "reopened at batch {}",
+                reopened.last_batch()
+            );
         }
 
         #[test]
@@ -309,7 +326,11 @@ mod engine {
                 let journal = journals(killed.path()).pop().expect("fjall keeps a journal");
                 let len = std::fs::metadata(&journal).expect("journal").len();
                 let cut = rng.in_range(1, 24);
-                std::fs::OpenOptions::new().write(true).open(&journal).and_then(|f| f.set_len(len.saturating_sub(cut))).expect("cut");
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&journal)
+                    .and_then(|f| f.set_len(len.saturating_sub(cut)))
+                    .expect("cut");
                 let reopened = FjallEngine::new(
                     killed.open_fjall("db").unwrap_or_else(|e| fail!("durability", "fjall did not reopen: {e}")),
                 );
