@@ -26,7 +26,7 @@ enum DiskArg {
 enum Command {
     /// Runs a lab's benchmark workload with recording on and writes the recording.
     Record {
-        /// The lab (1, 3, 4, 5 or 7).
+        /// The lab (1 to 7).
         #[arg(long)]
         lab: u32,
         /// The disk.

@@ -5,6 +5,9 @@
 //!
 //! - **lab 1**: `writers` threads append 1 KiB entries to one log, each append acknowledged
 //!   under the sync policy (a sync per append, or group commit);
+//! - **lab 2**: one writer appends 1 KiB entries to lab 1's log in 64 KiB segments, syncing
+//!   every 16 (the acknowledgement), then verifies the whole log with lab 2's `recover`
+//!   (every record's checksum read back: the reads of the report);
 //! - **lab 3**: a state that grows by 4 KiB is saved as a whole snapshot after every 25 writes
 //!   (compressed with lab 7's LZ4 first when compression is on) and read back every 100;
 //! - **lab 4**: a replica of lab 4's key-value store takes puts on 64 keys, one of them (`user:0042`)
@@ -13,6 +16,9 @@
 //! - **lab 5**: lab 4's workload without snapshots, then a restart where four readers read the
 //!   hot key through lab 5's read barrier while the applier replays: the time they wait is
 //!   the barrier's;
+//! - **lab 6**: payments through lab 6's idempotency service on lab 4's accounts (the hot one
+//!   included), one in five a client's retry of an earlier request (answered from the stored
+//!   record, with no write), snapshots by the threshold, then a restart;
 //! - **lab 7**: the same requests on lab 7's chunked state, with incremental snapshots by
 //!   policy, chunks compressed or not, then a restart.
 //!
@@ -60,7 +66,7 @@ pub struct WorkloadSpec {
 }
 
 /// The labs whose workloads the monitor runs.
-pub const LABS: [u32; 5] = [1, 3, 4, 5, 7];
+pub const LABS: [u32; 7] = [1, 2, 3, 4, 5, 6, 7];
 
 impl WorkloadSpec {
     /// The default workload of `lab`, on `disk`.
@@ -68,8 +74,9 @@ impl WorkloadSpec {
         let options = Options { group_commit: false, segment_size: 64 << 10, snapshot_every: 0, compression: false };
         let (requests, writers, options) = match lab {
             1 => (2000, 4, options),
+            2 => (4000, 1, options),
             3 => (400, 1, options),
-            4 | 5 => (3000, 1, Options { segment_size: 1 << 20, ..options }),
+            4..=6 => (3000, 1, Options { segment_size: 1 << 20, ..options }),
             7 => (3000, 1, Options { segment_size: 1 << 20, snapshot_every: 200, ..options }),
             _ => return Err(format!("lab {lab} has no workload (the monitor runs labs {LABS:?})")),
         };
@@ -108,9 +115,11 @@ impl WorkloadSpec {
         let fs: FsRef = Arc::new(RecordingFs::new(inner, Arc::clone(&recorder)));
         let result = match self.lab {
             1 => lab1_workload(self, fs, &recorder),
+            2 => lab2_workload(self, fs, &recorder),
             3 => lab3_workload(self, fs, &recorder),
             4 => lab4_workload(self, fs, &recorder),
             5 => lab5_workload(self, fs, &recorder),
+            6 => lab6_workload(self, fs, &recorder),
             7 => lab7_workload(self, fs, &recorder),
             lab => Err(format!("lab {lab} has no workload")),
         };
@@ -186,6 +195,31 @@ fn lab1_workload(spec: &WorkloadSpec, fs: FsRef, recorder: &Recorder) -> Result<
             .collect();
         handles.into_iter().try_for_each(|h| h.join().map_err(|_| "a writer panicked".to_string())?)
     })
+}
+
+fn lab2_workload(spec: &WorkloadSpec, fs: FsRef, recorder: &Recorder) -> Result<(), String> {
+    use lab1::{SyncPolicy, Wal, WalOptions};
+    let options = WalOptions { segment_size: spec.options.segment_size, sync: SyncPolicy::Never };
+    let wal = Wal::open(Arc::clone(&fs), "wal", options).map_err(|e| err("opening the log")(&e))?;
+    recorder.mark(|s| s.saw_writers(1));
+    let data = vec![0x3c; 1024];
+    for index in 1..=spec.requests {
+        let entry = Entry::new(index, 1, data.clone());
+        serving(Served::Index(index), || wal.append(std::slice::from_ref(&entry))).map_err(|e| err("append")(&e))?;
+        if index % 16 == 0 || index == spec.requests {
+            serving(Served::Index(index), || wal.sync()).map_err(|e| err("sync")(&e))?;
+            let acked = if index % 16 == 0 { 16 } else { index % 16 };
+            recorder.mark(|s| s.acknowledge(acked, acked * data.len() as u64));
+        }
+    }
+    drop(wal);
+    // The verification's reads are in the recording; it is not a replay (nothing is applied),
+    // so it is not marked as a restart.
+    let recovery = lab2::recover(&fs, "wal", lab2::RecoveryMode::default()).map_err(|e| err("recover")(&e))?;
+    if recovery.last_index != spec.requests {
+        return Err(format!("recovery found {} entries of {}", recovery.last_index, spec.requests));
+    }
+    Ok(())
 }
 
 fn lab3_workload(spec: &WorkloadSpec, fs: FsRef, recorder: &Recorder) -> Result<(), String> {
@@ -326,6 +360,50 @@ fn lab5_workload(spec: &WorkloadSpec, fs: FsRef, recorder: &Recorder) -> Result<
     let replay_ns = recorder.now_ns() - start;
     recorder.mark(|s| s.restarted(Restart { replayed_entries: spec.requests, replay_ns }));
     result
+}
+
+fn lab6_workload(spec: &WorkloadSpec, fs: FsRef, recorder: &Recorder) -> Result<(), String> {
+    use lab1::{SyncPolicy, WalOptions};
+    use lab6::{IdemConfig, RecordKey, ReplicaOptions, Request, Service};
+    let options = ReplicaOptions {
+        wal: WalOptions { segment_size: spec.options.segment_size, sync: SyncPolicy::EveryAppend },
+        ..ReplicaOptions::default()
+    };
+    // A window longer than the run: every record stays live, so every retry is a hit.
+    let config = IdemConfig { ttl: u64::MAX / 4, lease: 30_000, gc_per_apply: 8 };
+    let mut service = Service::open(Arc::clone(&fs), "service", options, config).map_err(|e| err("opening")(&e))?;
+    recorder.mark(|s| s.saw_writers(1));
+    let mut rng = TestRng::new(spec.seed);
+    let mut sent: Vec<(Request, lab4::Op)> = Vec::new();
+    for i in 1..=spec.requests {
+        let (request, op) = if i % 5 == 0 && !sent.is_empty() {
+            sent[rng.below(sent.len() as u64) as usize].clone()
+        } else {
+            let account = key_of(&mut rng);
+            let op = lab4::Op::Increment { key: account.clone(), delta: 1 + rng.below(100) as i64 };
+            let record = RecordKey::new("payments", &account, &format!("{i:08x}-{:012x}", rng.next_u64() >> 16));
+            let request = Request::for_op(record, &op);
+            sent.push((request.clone(), op.clone()));
+            (request, op)
+        };
+        let key = request.record.key.clone();
+        serving(Served::Key(key), || service.execute(i, &request, op)).map_err(|e| err("execute")(&e))?;
+        recorder.mark(|s| s.acknowledge(1, 8));
+        if spec.options.snapshot_every > 0 && i % spec.options.snapshot_every == 0 {
+            let start = recorder.now_ns();
+            service.take_snapshot().map_err(|e| err("snapshot")(&e))?;
+            let took = recorder.now_ns() - start;
+            recorder.mark(|s| s.snapshot_taken(took));
+        }
+    }
+    let last = service.replica().last_log_index();
+    let snapshot = service.replica().snapshot_meta().last_index;
+    drop(service);
+    let start = recorder.now_ns();
+    Service::open(Arc::clone(&fs), "service", options, config).map_err(|e| err("reopening")(&e))?;
+    let replay_ns = recorder.now_ns() - start;
+    recorder.mark(|s| s.restarted(Restart { replayed_entries: last - snapshot, replay_ns }));
+    Ok(())
 }
 
 fn lab7_workload(spec: &WorkloadSpec, fs: FsRef, recorder: &Recorder) -> Result<(), String> {
