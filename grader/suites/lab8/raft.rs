@@ -16,8 +16,8 @@ use lab8::raft::openraft::storage::{RaftLogStorage, RaftLogStorageExt, RaftState
 use lab8::raft::openraft::{EntryPayload, RaftSnapshotBuilder, StoredMembership};
 use lab8::raft::record::replay;
 use lab8::raft::{
-    Call, Cluster, DurableView, Entry, LogId, LogStore, RecordingEngine, SnapshotImage, SnapshotMeta, StateMachineStore,
-    Vote, open,
+    Call, Cluster, DurableView, Entry, LogId, LogStore, RecordingEngine, SnapshotImage, SnapshotMeta,
+    StateMachineStore, Vote, open,
 };
 use lab8::{Engine, MemEngine};
 
@@ -161,7 +161,11 @@ mod storage {
         let pairs = sm.pairs().unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
         invariant!("snapshot-install", pairs == image.pairs, "after the install and a reopen the state is {pairs:?}");
         let applied = sm.applied().unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
-        invariant!("snapshot-install", applied == meta.last_log_id, "after the install the applied log id is {applied:?}");
+        invariant!(
+            "snapshot-install",
+            applied == meta.last_log_id,
+            "after the install the applied log id is {applied:?}"
+        );
     }
 
     #[test]
@@ -173,10 +177,17 @@ mod storage {
             log.truncate(log_id(1, 5)).await.unwrap_or_else(|e| fail!("durability", "{e}"));
             log.blocking_append((5..=6).map(|i| entry(2, i))).await.unwrap_or_else(|e| fail!("durability", "{e}"));
         });
-        let view = DurableView::read_engine(files_on(&fs.crash(CrashMode::Strict)).unwrap_or_else(|e| fail!("durability", "{e}")))
-            .unwrap_or_else(|e| fail!("durability", "{e}"));
+        let view = DurableView::read_engine(
+            files_on(&fs.crash(CrashMode::Strict)).unwrap_or_else(|e| fail!("durability", "{e}")),
+        )
+        .unwrap_or_else(|e| fail!("durability", "{e}"));
         let expected: Vec<LogId> = (1..=4).map(|i| log_id(1, i)).chain((5..=6).map(|i| log_id(2, i))).collect();
-        invariant!("durability", view.log == expected, "after truncate(5), appends of term 2 and a crash the log is {:?}", view.log);
+        invariant!(
+            "durability",
+            view.log == expected,
+            "after truncate(5), appends of term 2 and a crash the log is {:?}",
+            view.log
+        );
     }
 }
 
@@ -238,24 +249,41 @@ mod cluster {
             engines[2].1 = files_on(&disk).unwrap_or_else(|e| fail!("durability", "{e}"));
             let mut cluster = Cluster::start(engines).await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
             let leader = cluster.leader().await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
-            invariant!("snapshot-install", leader != 3, "node 1 was initialized and elected itself, yet {leader} leads");
+            invariant!(
+                "snapshot-install",
+                leader != 3,
+                "node 1 was initialized and elected itself, yet {leader} leads"
+            );
             let mut last = 0;
             for round in 0..2 {
                 let engine = cluster.stop_node(3).await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
                 for i in 0..12 {
                     let key = format!("r{round}-{}", i % 5);
-                    let (_, id) = cluster.write(put(&key, &format!("{i}"))).await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
+                    let (_, id) = cluster
+                        .write(put(&key, &format!("{i}")))
+                        .await
+                        .unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
                     last = id.index;
                 }
-                cluster.write(Op::Delete { key: format!("r{round}-0") }).await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
-                let (_, id) = cluster.write(Op::Increment { key: "n".to_string(), delta: 1 }).await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
+                cluster
+                    .write(Op::Delete { key: format!("r{round}-0") })
+                    .await
+                    .unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
+                let (_, id) = cluster
+                    .write(Op::Increment { key: "n".to_string(), delta: 1 })
+                    .await
+                    .unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
                 last = last.max(id.index);
                 cluster.snapshot(leader).await.unwrap_or_else(|e| fail!("prefix-compaction", "{e}"));
                 cluster.start_node(3, engine).await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
                 let states = converged(&cluster, last).await;
                 let first = states.values().next().cloned().unwrap_or_default();
                 for (id, pairs) in &states {
-                    invariant!("snapshot-install", *pairs == first, "round {round}: node {id} holds {pairs:?}, node 1 {first:?}");
+                    invariant!(
+                        "snapshot-install",
+                        *pairs == first,
+                        "round {round}: node {id} holds {pairs:?}, node 1 {first:?}"
+                    );
                 }
             }
             cluster.shutdown().await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
@@ -283,11 +311,18 @@ mod crash {
             let clock = Arc::new(AtomicU64::new(0));
             let recorders: Vec<RecordingEngine> =
                 (0..3).map(|_| RecordingEngine::with_clock(mem(), clock.clone())).collect();
-            let engines = recorders.iter().enumerate().map(|(i, r)| (i as u64 + 1, Arc::new(r.clone()) as Arc<dyn Engine>)).collect();
+            let engines = recorders
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (i as u64 + 1, Arc::new(r.clone()) as Arc<dyn Engine>))
+                .collect();
             let mut cluster = Cluster::start(engines).await.unwrap_or_else(|e| fail!("durability", "{e}"));
             let mut acked_at = Vec::new();
             for i in 0..writes {
-                cluster.write(put(&format!("w{i:02}"), &format!("v{i}"))).await.unwrap_or_else(|e| fail!("durability", "{e}"));
+                cluster
+                    .write(put(&format!("w{i:02}"), &format!("v{i}")))
+                    .await
+                    .unwrap_or_else(|e| fail!("durability", "{e}"));
                 acked_at.push(clock.load(Ordering::SeqCst));
                 if i % 7 == 6 {
                     cluster.snapshot(1).await.unwrap_or_else(|e| fail!("durability", "{e}"));
@@ -304,7 +339,9 @@ mod crash {
 
     fn views(calls: &[Call]) -> Vec<DurableView> {
         let model: Arc<dyn Engine> = mem();
-        let read = |engine: &Arc<dyn Engine>| DurableView::read_engine(engine.clone()).unwrap_or_else(|e| fail!("durability", "{e}"));
+        let read = |engine: &Arc<dyn Engine>| {
+            DurableView::read_engine(engine.clone()).unwrap_or_else(|e| fail!("durability", "{e}"))
+        };
         let mut views = vec![read(&model)];
         for call in calls {
             replay(&*model, std::slice::from_ref(call)).unwrap_or_else(|e| fail!("durability", "{e}"));
@@ -378,7 +415,8 @@ mod crash {
             |image, done| {
                 let done = done.last().copied().unwrap_or(0);
                 let flushed = calls[..done].iter().rposition(|c| *c == Call::Flush).map_or(0, |i| i + 1);
-                let engine = files_on(image).unwrap_or_else(|e| fail!("durability", "the files engine did not reopen: {e}"));
+                let engine =
+                    files_on(image).unwrap_or_else(|e| fail!("durability", "the files engine did not reopen: {e}"));
                 let seen = DurableView::read_engine(engine).unwrap_or_else(|e| fail!("durability", "{e}"));
                 if !views[flushed..=(done + 1).min(calls.len())].contains(&seen) {
                     fail!(

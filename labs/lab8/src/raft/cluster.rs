@@ -77,7 +77,8 @@ impl Router {
 
     fn target(&self, from: NodeId, to: NodeId) -> Result<Raft, Unreachable> {
         let state = self.lock();
-        let down = |why: &str| Unreachable::new(&std::io::Error::new(std::io::ErrorKind::NotConnected, why.to_string()));
+        let down =
+            |why: &str| Unreachable::new(&std::io::Error::new(std::io::ErrorKind::NotConnected, why.to_string()));
         if state.isolated.contains(&from) || state.isolated.contains(&to) {
             return Err(down("isolated"));
         }
@@ -292,7 +293,8 @@ impl Cluster {
     pub async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, ClusterError> {
         let leader = self.leader().await?;
         let node = self.node(leader)?;
-        let (value, _) = within("a linearizable read", read_linearizable(&node.raft, &node.state_machine, key)).await??;
+        let (value, _) =
+            within("a linearizable read", read_linearizable(&node.raft, &node.state_machine, key)).await??;
         Ok(value)
     }
 
@@ -316,8 +318,10 @@ impl Cluster {
         raft.trigger().snapshot().await.map_err(|e| ClusterError::Raft(e.to_string()))?;
         raft.wait(Some(WAIT))
             .metrics(
-                |m| m.snapshot.is_some_and(|s| s.index >= applied.index)
-                    && m.purged.is_some_and(|p| p.index >= applied.index),
+                |m| {
+                    m.snapshot.is_some_and(|s| s.index >= applied.index)
+                        && m.purged.is_some_and(|p| p.index >= applied.index)
+                },
                 format!("node {id} snapshot and purge up to {}", applied.index),
             )
             .await

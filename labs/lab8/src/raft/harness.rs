@@ -60,9 +60,10 @@ pub struct EngineStoreBuilder {
 
 impl StoreBuilder<TypeConfig, LogStore, StateMachineStore> for EngineStoreBuilder {
     async fn build(&self) -> Result<((), LogStore, StateMachineStore), StorageError> {
-        let engine = self.backend.fresh(self.seed).map_err(|e| {
-            StorageError::from(openraft::StorageIOError::write(openraft::AnyError::new(&e)))
-        })?;
+        let engine = self
+            .backend
+            .fresh(self.seed)
+            .map_err(|e| StorageError::from(openraft::StorageIOError::write(openraft::AnyError::new(&e))))?;
         let (log, state_machine) = open(engine)?;
         Ok(((), log, state_machine))
     }

@@ -138,9 +138,9 @@ impl DurableView {
 
     /// Opens the adapters over `engine` and reads the view, on a runtime of its own.
     pub fn read_engine(engine: Arc<dyn Engine>) -> Result<DurableView, StorageError> {
-        let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| {
-            StorageError::from(openraft::StorageIOError::read(openraft::AnyError::new(&e)))
-        })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| StorageError::from(openraft::StorageIOError::read(openraft::AnyError::new(&e))))?;
         runtime.block_on(async {
             let (mut log, mut sm) = super::store::open(engine)?;
             DurableView::read(&mut log, &mut sm).await

@@ -232,14 +232,23 @@ mod cluster {
             let mut cluster = Cluster::start(three_mem_engines()).await.unwrap_or_else(|e| fail!("matching", "{e}"));
             let mut last = 0;
             for i in 0..10 {
-                let (_, id) = cluster.write(put(&format!("k{}", i % 3), &format!("v{i}"))).await.unwrap_or_else(|e| fail!("matching", "write {i}: {e}"));
+                let (_, id) = cluster
+                    .write(put(&format!("k{}", i % 3), &format!("v{i}")))
+                    .await
+                    .unwrap_or_else(|e| fail!("matching", "write {i}: {e}"));
                 last = id.index;
             }
             let states = converged(&cluster, last).await;
             all_equal(&states, "after 10 writes");
-            let expected: Vec<(String, Vec<u8>)> =
-                [("k0", "v9"), ("k1", "v7"), ("k2", "v8")].iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();
-            invariant!("matching", states.values().next() == Some(&expected), "after 10 writes the state is {states:?}");
+            let expected: Vec<(String, Vec<u8>)> = [("k0", "v9"), ("k1", "v7"), ("k2", "v8")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect();
+            invariant!(
+                "matching",
+                states.values().next() == Some(&expected),
+                "after 10 writes the state is {states:?}"
+            );
             cluster.shutdown().await.unwrap_or_else(|e| fail!("matching", "{e}"));
         });
     }
@@ -281,15 +290,22 @@ mod cluster {
     #[test]
     fn a_lagging_follower_is_brought_back_by_a_snapshot() {
         runtime().block_on(async {
-            let mut cluster = Cluster::start(three_mem_engines()).await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
+            let mut cluster =
+                Cluster::start(three_mem_engines()).await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
             cluster.write(put("gone", "soon")).await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
             let leader = cluster.leader().await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
             let lagging = if leader == 3 { 2 } else { 3 };
             let engine = cluster.stop_node(lagging).await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
-            cluster.write(Op::Delete { key: "gone".to_string() }).await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
+            cluster
+                .write(Op::Delete { key: "gone".to_string() })
+                .await
+                .unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
             let mut last = 0;
             for i in 0..20 {
-                let (_, id) = cluster.write(put(&format!("k{i}"), "x")).await.unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
+                let (_, id) = cluster
+                    .write(put(&format!("k{i}"), "x"))
+                    .await
+                    .unwrap_or_else(|e| fail!("snapshot-install", "{e}"));
                 last = id.index;
             }
             let covered = cluster.snapshot(leader).await.unwrap_or_else(|e| fail!("prefix-compaction", "{e}"));
@@ -314,13 +330,21 @@ mod cluster {
     #[test]
     fn a_read_after_an_acknowledged_write_sees_it_even_after_a_leader_change() {
         runtime().block_on(async {
-            let mut cluster = Cluster::start(three_mem_engines()).await.unwrap_or_else(|e| fail!("read-barrier", "{e}"));
+            let mut cluster =
+                Cluster::start(three_mem_engines()).await.unwrap_or_else(|e| fail!("read-barrier", "{e}"));
             cluster.write(put("x", "1")).await.unwrap_or_else(|e| fail!("read-barrier", "{e}"));
             let seen = cluster.read("x").await.unwrap_or_else(|e| fail!("read-barrier", "{e}"));
-            invariant!("read-barrier", seen.as_deref() == Some(&b"1"[..]), "x was set to 1 and acknowledged; a read gives {seen:?}");
+            invariant!(
+                "read-barrier",
+                seen.as_deref() == Some(&b"1"[..]),
+                "x was set to 1 and acknowledged; a read gives {seen:?}"
+            );
             let old = cluster.leader().await.unwrap_or_else(|e| fail!("read-barrier", "{e}"));
             cluster.router.isolate(old);
-            cluster.write(put("x", "2")).await.unwrap_or_else(|e| fail!("read-barrier", "a write under a new leader: {e}"));
+            cluster
+                .write(put("x", "2"))
+                .await
+                .unwrap_or_else(|e| fail!("read-barrier", "a write under a new leader: {e}"));
             let seen = cluster.read("x").await.unwrap_or_else(|e| fail!("read-barrier", "{e}"));
             invariant!(
                 "read-barrier",
@@ -345,7 +369,10 @@ mod crash {
             engines[0].1 = Arc::new(recorder.clone());
             let mut cluster = Cluster::start(engines).await.unwrap_or_else(|e| fail!("durability", "{e}"));
             for i in 0..writes {
-                cluster.write(put(&format!("k{}", i % 5), &format!("v{i}"))).await.unwrap_or_else(|e| fail!("durability", "{e}"));
+                cluster
+                    .write(put(&format!("k{}", i % 5), &format!("v{i}")))
+                    .await
+                    .unwrap_or_else(|e| fail!("durability", "{e}"));
                 if i == writes / 2 {
                     cluster.snapshot(1).await.unwrap_or_else(|e| fail!("durability", "{e}"));
                 }
@@ -374,7 +401,8 @@ mod crash {
     pub(crate) fn check_recovered(calls: &[Call], views: &[DurableView], image: &SimFs, done: usize) {
         let flushed = calls[..done].iter().rposition(|c| *c == Call::Flush).map_or(0, |i| i + 1);
         let engine = files_on(image).unwrap_or_else(|e| fail!("durability", "the files engine did not reopen: {e}"));
-        let seen = DurableView::read_engine(engine).unwrap_or_else(|e| fail!("durability", "reading the reopened node: {e}"));
+        let seen =
+            DurableView::read_engine(engine).unwrap_or_else(|e| fail!("durability", "reading the reopened node: {e}"));
         let allowed = &views[flushed..=(done + 1).min(calls.len())];
         if !allowed.contains(&seen) {
             let acked = &views[flushed];
