@@ -90,3 +90,24 @@ impl RecordingFile {
         serde_json::from_str(text).map_err(|e| format!("a damaged recording: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::{Disk, WorkloadSpec};
+
+    #[test]
+    fn a_recording_round_trips_and_a_newer_or_foreign_one_is_refused() {
+        let spec = WorkloadSpec::default_for(4, Disk::Sim, 1).unwrap();
+        let recording = RecordingFile::new(spec, Summary::new(), None, 0);
+        let text = serde_json::to_string(&recording).unwrap();
+        let back = RecordingFile::parse(&text).unwrap();
+        assert_eq!(back.summary, recording.summary);
+        assert_eq!(back.workload, spec);
+        let newer = text.replacen("\"version\":1", "\"version\":2", 1);
+        assert!(RecordingFile::parse(&newer).unwrap_err().contains("newer"));
+        let foreign = text.replacen(FORMAT, "something-else", 1);
+        assert!(RecordingFile::parse(&foreign).unwrap_err().contains("format"));
+        assert!(RecordingFile::parse("{\"format\": 3}").is_err());
+    }
+}

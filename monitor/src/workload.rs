@@ -51,7 +51,7 @@ pub enum Disk {
 /// A workload as recorded: enough to run it again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadSpec {
-    /// The lab whose workload it is (1, 3, 4 or 7).
+    /// The lab whose workload it is (1 to 7).
     pub lab: u32,
     /// The disk.
     pub disk: Disk,
@@ -455,4 +455,29 @@ fn lab7_workload(spec: &WorkloadSpec, fs: FsRef, recorder: &Recorder) -> Result<
     let replay_ns = recorder.now_ns() - start;
     recorder.mark(|s| s.restarted(Restart { replayed_entries: replayed, replay_ns }));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_single_threaded_workload_on_the_simulated_disk_records_the_same_summary_every_run() {
+        let mut spec = WorkloadSpec::default_for(4, Disk::Sim, 7).unwrap();
+        spec.requests = 200;
+        let (a, b) = (spec.run(None).unwrap(), spec.run(None).unwrap());
+        assert_eq!(a.summary, b.summary);
+        assert_eq!(a.summary.acked_entries, 200);
+        assert!(a.summary.events > 600, "{} events", a.summary.events);
+    }
+
+    #[test]
+    fn a_trace_is_kept_only_when_asked_and_only_up_to_its_limit() {
+        let mut spec = WorkloadSpec::default_for(2, Disk::Sim, 7).unwrap();
+        spec.requests = 100;
+        assert!(spec.run(None).unwrap().trace.is_none());
+        let recorded = spec.run(Some(10)).unwrap();
+        assert_eq!(recorded.trace.map(|t| t.len()), Some(10));
+        assert_eq!(recorded.dropped + 10, recorded.summary.events);
+    }
 }
