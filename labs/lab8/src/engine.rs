@@ -107,6 +107,9 @@ pub enum EngineError {
     Backend(String),
 }
 
+/// Key-value pairs, as reads return them.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A point-in-time view of every pair, ascending by key.
 pub type SnapshotIter = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), EngineError>> + Send>;
 
@@ -122,7 +125,7 @@ pub trait Engine: Send + Sync + fmt::Debug + 'static {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, EngineError>;
 
     /// Pairs with `start <= key < end` (`end` `None`: unbounded), ascending, at most `limit`.
-    fn range(&self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, EngineError>;
+    fn range(&self, start: &[u8], end: Option<&[u8]>, limit: usize) -> Result<Pairs, EngineError>;
 
     /// Applies all of `batch` or, after any crash, none of it; visible to reads at once.
     fn write(&self, batch: &Batch) -> Result<(), EngineError>;

@@ -24,7 +24,7 @@ use distributed::vfs::FsRef;
 use lab1::{SyncPolicy, Wal, WalError, WalOptions};
 use lab3::{SnapshotError, SnapshotStore, StoreOptions};
 
-use crate::engine::{Batch, BatchOp, Engine, EngineError, SnapshotIter};
+use crate::engine::{Batch, BatchOp, Engine, EngineError, Pairs, SnapshotIter};
 use crate::mem::{apply_batch, range_of};
 
 /// The term every batch record carries in lab 1's log.
@@ -111,10 +111,10 @@ pub fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> Ve
 
 /// Decodes what [`encode_pairs`] wrote; anything else (keys out of order included) is
 /// [`EngineError::Corrupt`].
-pub fn decode_pairs(data: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, EngineError> {
+pub fn decode_pairs(data: &[u8]) -> Result<Pairs, EngineError> {
     let mut reader = Reader { data, at: 0 };
     let count = reader.u64()?;
-    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut pairs: Pairs = Vec::new();
     for _ in 0..count {
         let key = reader.bytes()?;
         let value = reader.bytes()?;

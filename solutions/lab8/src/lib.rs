@@ -25,7 +25,7 @@ pub mod mem;
 pub mod raft;
 pub mod redb_engine;
 
-pub use engine::{Batch, BatchOp, Engine, EngineError, SnapshotIter};
+pub use engine::{Batch, BatchOp, Engine, EngineError, Pairs, SnapshotIter};
 pub use files::{FilesEngine, FilesOptions};
 pub use fjall_engine::FjallEngine;
 pub use handles::{DiskDir, FjallHandle};

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use distributed::vfs::{FsRef, OpenMode, VfsFile, parent_dir};
 use redb::{ReadableDatabase, ReadableTable};
 
-use crate::engine::{Batch, BatchOp, Engine, EngineError, SnapshotIter};
+use crate::engine::{Batch, BatchOp, Engine, EngineError, Pairs, SnapshotIter};
 
 /// The one table the engine keeps its pairs in.
 pub const TABLE: redb::TableDefinition<'static, &'static [u8], &'static [u8]> = redb::TableDefinition::new("kv");
@@ -213,7 +213,7 @@ struct RedbSnapshot {
 }
 
 impl RedbSnapshot {
-    fn next_page(&mut self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, EngineError> {
+    fn next_page(&mut self) -> Result<Pairs, EngineError> {
         let table = self.tx.open_table(TABLE).map_err(backend)?;
         let start: &[u8] = self.after.as_deref().unwrap_or(b"");
         let mut page = Vec::with_capacity(SNAPSHOT_PAGE);
