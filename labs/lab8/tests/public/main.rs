@@ -324,13 +324,13 @@ mod engine {
                 // the last batch leaves a prefix of it in the journal: cut the journal's end.
                 let killed = disk.copy_as_killed().expect("copy the files");
                 let journal = journals(killed.path()).pop().expect("fjall keeps a journal");
-                let len = std::fs::metadata(&journal).expect("journal").len();
-                let cut = rng.in_range(1, 24);
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(&journal)
-                    .and_then(|f| f.set_len(len.saturating_sub(cut)))
-                    .expect("cut");
+                // fjall preallocates its journal with zeros: the written part ends at the last
+                // non-zero byte. Zero the last few bytes of it, as a write cut short leaves them.
+                let mut bytes = std::fs::read(&journal).expect("read the journal");
+                let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+                let cut = rng.in_range(1, 24) as usize;
+                bytes[end.saturating_sub(cut)..end].fill(0);
+                std::fs::write(&journal, &bytes).expect("write the journal back");
                 let reopened = FjallEngine::new(
                     killed.open_fjall("db").unwrap_or_else(|e| fail!("durability", "fjall did not reopen: {e}")),
                 );
