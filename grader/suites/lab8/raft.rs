@@ -3,6 +3,8 @@
 //! explorer on a longer recorded run with a seeded sample of its crash points restarted into
 //! the cluster.
 
+#![allow(clippy::result_large_err)] // openraft's StorageError is large
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -2,6 +2,8 @@
 //! adapters, the course's durability checks that suite leaves out, a three-node cluster, and
 //! the crash explorer over one node's recorded storage calls.
 
+#![allow(clippy::result_large_err)] // openraft's StorageError is large
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -11,6 +11,9 @@
 //! its applied log id, its membership and its log time) and the current snapshot. So the same
 //! adapters run on every engine.
 
+// openraft's `StorageError` is large, and the storage traits return it: so do the helpers.
+#![allow(clippy::result_large_err)]
+
 pub mod cluster;
 pub mod harness;
 pub mod keys;

@@ -53,9 +53,8 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StorageError> {
-    postcard::from_bytes(bytes).map_err(|e| {
-        read_err(EngineError::Corrupt(format!("record {:?}: {e}", String::from_utf8_lossy(key))))
-    })
+    postcard::from_bytes(bytes)
+        .map_err(|e| read_err(EngineError::Corrupt(format!("record {:?}: {e}", String::from_utf8_lossy(key)))))
 }
 
 fn get<T: DeserializeOwned>(engine: &dyn Engine, key: &[u8]) -> Result<Option<T>, StorageError> {
@@ -265,9 +264,7 @@ impl StateMachineStore {
             Some(meta) => match engine.get(keys::SNAPSHOT_DATA).map_err(read_err)? {
                 Some(data) => Some(StoredSnapshot { meta, data }),
                 None => {
-                    return Err(read_err(EngineError::Corrupt(
-                        "a snapshot's metadata without its image".to_string(),
-                    )));
+                    return Err(read_err(EngineError::Corrupt("a snapshot's metadata without its image".to_string())));
                 }
             },
         };
