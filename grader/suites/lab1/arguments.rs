@@ -19,14 +19,18 @@ fn log_of_ten() -> (lab1::Wal, Model) {
 fn a_gap_is_refused() {
     let (wal, model) = log_of_ten();
     let result = wal.append(&entries(12, 13, 2));
-    assert!(
-        matches!(result, Err(WalError::NotContiguous { expected: 11, got: 12 })),
-        "[append-only] appending 12 after 10: {result:?}"
+    distributed::invariant_matches!(
+        "append-only",
+        result,
+        Err(WalError::NotContiguous { expected: 11, got: 12 }),
+        "appending 12 after 10: {result:?}",
     );
     let inner_gap = wal.append(&[entries(11, 11, 2), entries(13, 13, 2)].concat());
-    assert!(
-        matches!(inner_gap, Err(WalError::NotContiguous { expected: 12, got: 13 })),
-        "[append-only] a gap inside a batch: {inner_gap:?}"
+    distributed::invariant_matches!(
+        "append-only",
+        inner_gap,
+        Err(WalError::NotContiguous { expected: 12, got: 13 }),
+        "a gap inside a batch: {inner_gap:?}",
     );
     assert_matches_model(&wal, &model);
 }
@@ -36,9 +40,11 @@ fn a_stale_index_is_refused() {
     let (wal, model) = log_of_ten();
     for stale in [1, 5, 10] {
         let result = wal.append(&entries(stale, stale, 2));
-        assert!(
-            matches!(result, Err(WalError::NotContiguous { expected: 11, .. })),
-            "[append-only] re-appending {stale}: {result:?}"
+        distributed::invariant_matches!(
+            "append-only",
+            result,
+            Err(WalError::NotContiguous { expected: 11, .. }),
+            "re-appending {stale}: {result:?}",
         );
     }
     assert_matches_model(&wal, &model);
@@ -48,14 +54,18 @@ fn a_stale_index_is_refused() {
 fn a_lower_term_is_refused() {
     let (wal, model) = log_of_ten();
     let result = wal.append(&entries(11, 11, 1));
-    assert!(
-        matches!(result, Err(WalError::TermRegression { index: 11, previous: 2, got: 1 })),
-        "[append-only] {result:?}"
+    distributed::invariant_matches!(
+        "append-only",
+        result,
+        Err(WalError::TermRegression { index: 11, previous: 2, got: 1 }),
+        "{result:?}",
     );
     let inside = wal.append(&[entries(11, 11, 3), entries(12, 12, 2)].concat());
-    assert!(
-        matches!(inside, Err(WalError::TermRegression { index: 12, .. })),
-        "[append-only] a lower term inside a batch: {inside:?}"
+    distributed::invariant_matches!(
+        "append-only",
+        inside,
+        Err(WalError::TermRegression { index: 12, .. }),
+        "a lower term inside a batch: {inside:?}",
     );
     assert_matches_model(&wal, &model);
 }
@@ -67,9 +77,11 @@ fn truncating_below_the_first_index_is_refused() {
     model.compact(4);
     for from in [1, 4] {
         let result = wal.truncate_suffix(from);
-        assert!(
-            matches!(result, Err(WalError::TruncateCompacted { first_index: 5, .. })),
-            "[prefix-compaction] truncate_suffix({from}) after compacting up to 4: {result:?}"
+        distributed::invariant_matches!(
+            "prefix-compaction",
+            result,
+            Err(WalError::TruncateCompacted { first_index: 5, .. }),
+            "truncate_suffix({from}) after compacting up to 4: {result:?}",
         );
     }
     wal.truncate_suffix(11).expect("truncating past the end does nothing");
@@ -81,29 +93,39 @@ fn reads_outside_the_log_are_typed_errors() {
     let (wal, _) = log_of_ten();
     wal.compact_prefix(3).unwrap();
     let compacted = wal.entry(3);
-    assert!(
-        matches!(compacted, Err(WalError::Compacted { index: 3, first_index: 4 })),
-        "[prefix-compaction] reading entry 3 after compacting up to 3: {compacted:?}"
+    distributed::invariant_matches!(
+        "prefix-compaction",
+        compacted,
+        Err(WalError::Compacted { index: 3, first_index: 4 }),
+        "reading entry 3 after compacting up to 3: {compacted:?}",
     );
     let term = wal.term(2);
-    assert!(
-        matches!(term, Err(WalError::Compacted { .. })),
-        "[prefix-compaction] the term of compacted entry 2: {term:?}"
+    distributed::invariant_matches!(
+        "prefix-compaction",
+        term,
+        Err(WalError::Compacted { .. }),
+        "the term of compacted entry 2: {term:?}",
     );
     let past = wal.entry(11);
-    assert!(
-        matches!(past, Err(WalError::Unavailable { index: 11, last_index: 10 })),
-        "[append-only] reading entry 11 of a log ending at 10: {past:?}"
+    distributed::invariant_matches!(
+        "append-only",
+        past,
+        Err(WalError::Unavailable { index: 11, last_index: 10 }),
+        "reading entry 11 of a log ending at 10: {past:?}",
     );
     let below = wal.entries(2, 5);
-    assert!(
-        matches!(below, Err(WalError::Compacted { .. })),
-        "[prefix-compaction] entries(2, 5) after compacting up to 3: {below:?}"
+    distributed::invariant_matches!(
+        "prefix-compaction",
+        below,
+        Err(WalError::Compacted { .. }),
+        "entries(2, 5) after compacting up to 3: {below:?}",
     );
     let beyond = wal.entries(9, 12);
-    assert!(
-        matches!(beyond, Err(WalError::Unavailable { .. })),
-        "[append-only] entries(9, 12) of a log ending at 10: {beyond:?}"
+    distributed::invariant_matches!(
+        "append-only",
+        beyond,
+        Err(WalError::Unavailable { .. }),
+        "entries(9, 12) of a log ending at 10: {beyond:?}",
     );
 }
 
@@ -111,7 +133,12 @@ fn reads_outside_the_log_are_typed_errors() {
 fn an_oversized_entry_is_refused() {
     let (wal, model) = log_of_ten();
     let result = wal.append(&[Entry::new(11, 2, vec![7; MAX_ENTRY_DATA + 1])]);
-    assert!(matches!(result, Err(WalError::TooLarge { .. })), "[append-only] an entry over MAX_ENTRY_DATA: {result:?}");
+    distributed::invariant_matches!(
+        "append-only",
+        result,
+        Err(WalError::TooLarge { .. }),
+        "an entry over MAX_ENTRY_DATA: {result:?}",
+    );
     assert_matches_model(&wal, &model);
     wal.append(&[Entry::new(11, 2, vec![7; 1000])])
         .expect("[append-only] after a refused append the log is still usable");

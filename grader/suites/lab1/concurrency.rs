@@ -22,7 +22,7 @@ fn append_next(wal: &Wal, data: Vec<u8>) -> Entry {
         match wal.append(std::slice::from_ref(&entry)) {
             Ok(()) => return entry,
             Err(WalError::NotContiguous { .. }) => continue,
-            Err(e) => panic!("[group-commit] append failed: {e}"),
+            Err(e) => distributed::fail!("group-commit", "append failed: {e}"),
         }
     }
 }
@@ -90,8 +90,9 @@ fn readers_never_see_a_partial_or_wrong_entry_while_others_append() {
                         continue;
                     }
                     let index = 1 + (round * 7 + reader) % last;
-                    let entry =
-                        wal.entry(index).unwrap_or_else(|e| panic!("[durability] entry {index} of {last}: {e}"));
+                    let entry = wal
+                        .entry(index)
+                        .unwrap_or_else(|e| distributed::fail!("durability", "entry {index} of {last}: {e}",));
                     invariant!(
                         "matching",
                         entry.index == index,

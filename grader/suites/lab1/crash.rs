@@ -92,7 +92,7 @@ fn batch(rng: &mut TestRng, first: u64, count: u64, term: u64, sizes: (u64, u64)
 /// The check every crash image must pass.
 fn check_recovery(disk: &SimFs, events: &[Event], options: WalOptions) {
     let wal = Wal::open(Arc::new(disk.clone()), DIR, options)
-        .unwrap_or_else(|e| panic!("[torn-tail] the log does not open after the crash: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("torn-tail", "the log does not open after the crash: {e}"));
     let acked_at = events.iter().rposition(|e| matches!(e, Event::Acked(_)));
     let acked = match acked_at {
         Some(at) => match &events[at] {
@@ -111,8 +111,9 @@ fn check_recovery(disk: &SimFs, events: &[Event], options: WalOptions) {
     for index in first..=last {
         match wal.entry(index) {
             Ok(entry) => recovered.push(entry),
-            Err(e) => panic!(
-                "[durability] after recovery the log claims {first}..={last} but entry {index} is unreadable: {e}"
+            Err(e) => distributed::fail!(
+                "durability",
+                "after recovery the log claims {first}..={last} but entry {index} is unreadable: {e}",
             ),
         }
     }
@@ -138,18 +139,19 @@ fn check_recovery(disk: &SimFs, events: &[Event], options: WalOptions) {
             .iter()
             .find(|e| candidates.iter().all(|m| e.index >= m.first && m.get(e.index) != Some(e)))
             .map_or_else(|| "an entry".to_string(), |e| format!("entry {} (term {})", e.index, e.term));
-        panic!(
-            "[ordered-recovery] after recovery {wrong} is not what was acknowledged or being written at that index \
+        distributed::fail!(
+            "ordered-recovery",
+            "after recovery {wrong} is not what was acknowledged or being written at that index \
              (recovered {first}..={last}, acknowledged {}..={})",
             acked.first,
-            acked.last()
+            acked.last(),
         );
     }
     // The recovered log must accept the next entry.
     let next =
         Entry::new(last + 1, recovered.last().map_or(0, |e| e.term).max(acked.last_term()) + 1, b"after".to_vec());
     if let Err(e) = wal.append(std::slice::from_ref(&next)) {
-        panic!("[torn-tail] appending entry {} after recovery failed: {e}", next.index);
+        distributed::fail!("torn-tail", "appending entry {} after recovery failed: {e}", next.index);
     }
 }
 
@@ -162,7 +164,7 @@ fn explore(seed: u64, options: WalOptions, workload: impl Fn(&mut Recorder, &mut
         },
         |disk, events| check_recovery(disk, events, options),
     );
-    assert!(report.steps >= 20, "the workload ran only {} steps", report.steps);
+    distributed::invariant!("durability", report.steps >= 20, "the workload ran only {} steps", report.steps);
     eprintln!("explored {} crash points, {} disk images", report.crash_points, report.images_checked);
 }
 
@@ -257,6 +259,6 @@ fn a_restart_onto_an_empty_last_segment_survives_every_crash_point() {
         },
         |disk, events| check_recovery(disk, events, opts),
     );
-    assert!(report.steps >= 20, "the workload ran only {} steps", report.steps);
+    distributed::invariant!("prefix-compaction", report.steps >= 20, "the workload ran only {} steps", report.steps);
     eprintln!("explored {} crash points, {} disk images", report.crash_points, report.images_checked);
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use distributed::rng::lab_seed;
+use distributed::storage::Entry;
 use distributed::testing::{entries, sim_disk};
 use distributed::vfs::{CrashMode, FsRef, OpenMode, StatsFs, Vfs};
 use distributed::{fail, invariant};
@@ -174,4 +175,77 @@ fn compaction_under_never_is_durable_when_it_returns() {
         after.last_index()
     );
     after.append(&entries(13, 14, 2)).expect("[append-only] the restarted log continues at 13");
+}
+
+#[test]
+fn the_top_of_the_index_space_is_a_typed_error_never_a_panic() {
+    let opts = options(144, SyncPolicy::EveryAppend);
+    let (sim, fs) = sim_disk(lab_seed(1));
+    let wal = open_on(fs, opts);
+    wal.append(&entries(1, 5, 1)).unwrap();
+
+    // compact_prefix(u64::MAX) would restart the log at an index past u64::MAX.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wal.compact_prefix(u64::MAX)));
+    match outcome {
+        Err(_) => fail!("prefix-compaction", "compact_prefix(u64::MAX) panicked: it must be a typed error"),
+        Ok(Ok(())) => {
+            fail!("prefix-compaction", "compact_prefix(u64::MAX) returned Ok: no log can start at u64::MAX + 1")
+        }
+        Ok(Err(WalError::Poisoned)) => {
+            fail!("prefix-compaction", "compact_prefix(u64::MAX) poisoned the log: a refused argument changes nothing")
+        }
+        Ok(Err(_)) => {}
+    }
+    assert_matches_model(&wal, &Model::of(entries(1, 5, 1)));
+
+    // The last usable index is u64::MAX - 1: a restart there leaves a log whose next index is
+    // u64::MAX, and an entry at u64::MAX is refused.
+    wal.compact_prefix(u64::MAX - 2)
+        .unwrap_or_else(|e| fail!("prefix-compaction", "compact_prefix(u64::MAX - 2) failed: {e}"));
+    let last = Entry::new(u64::MAX - 1, 1, vec![7u8; 8]);
+    wal.append(std::slice::from_ref(&last)).unwrap_or_else(|e| {
+        fail!("append-only", "appending index u64::MAX - 1 to a log that starts there failed: {e}")
+    });
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wal.append(&[Entry::new(u64::MAX, 1, vec![8u8; 8])])));
+    match outcome {
+        Err(_) => fail!("append-only", "appending index u64::MAX panicked: it must be a typed error"),
+        Ok(Ok(())) => fail!("append-only", "appending index u64::MAX succeeded: the log's next index would not exist"),
+        Ok(Err(WalError::Poisoned)) => fail!("append-only", "appending index u64::MAX poisoned the log"),
+        Ok(Err(_)) => {}
+    }
+    let held = wal.last_index();
+    invariant!(
+        "append-only",
+        held == u64::MAX - 1,
+        "after the refused append the last index is {held}, expected u64::MAX - 1"
+    );
+    drop(wal);
+
+    // A segment named u64::MAX holding a record that claims index u64::MAX: damage that no
+    // log could have written. Opening must not panic.
+    let disk = sim.crash(CrashMode::Strict);
+    let name = "18446744073709551615.wal";
+    let mut bytes = SegmentHeader { first_index: u64::MAX, flags: 0 }.encode().to_vec();
+    bytes.extend_from_slice(&lab1::format::encode_record(u64::MAX, &Entry::new(u64::MAX, 1, vec![9u8; 8])));
+    let file = disk.open(&Path::new(DIR).join(name), OpenMode::Create).unwrap();
+    file.write_all_at(0, &bytes).unwrap();
+    file.sync_data().unwrap();
+    disk.sync_dir(Path::new(DIR)).unwrap();
+    let fs: FsRef = Arc::new(disk.clone());
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        lab1::Wal::open(fs, DIR, opts)
+            .map(|wal| (wal.last_index(), wal.append(&[Entry::new(u64::MAX, 1, vec![1u8])]).is_ok()))
+    }));
+    match outcome {
+        Err(_) => fail!("on-disk-format", "open panicked on a segment named {name} holding index u64::MAX"),
+        Ok(Ok((last, appended))) => {
+            invariant!(
+                "on-disk-format",
+                last < u64::MAX && !appended,
+                "open kept a record at index u64::MAX (last index {last}, append at u64::MAX accepted: {appended})"
+            );
+        }
+        Ok(Err(_)) => {}
+    }
 }

@@ -33,7 +33,7 @@ fn bit_rot_in_a_synced_record_is_never_returned() {
         invariant!("checksum", false, "entry 3 was damaged on disk but read back as {entry:?}");
     }
     invariant!("checksum", wal.entries(1, 7).is_err(), "a range over a damaged entry read back without an error");
-    assert_eq!(wal.entry(4).unwrap(), entries(4, 4, 1)[0], "undamaged entries still read");
+    distributed::invariant_eq!("checksum", wal.entry(4).unwrap(), entries(4, 4, 1)[0], "undamaged entries still read");
 }
 
 #[test]
@@ -50,13 +50,15 @@ fn damage_anywhere_in_a_sealed_segment_is_refused_on_open() {
         let fs: FsRef = Arc::new(sim.clone());
         match Wal::open(fs, DIR, options(144, SyncPolicy::EveryAppend)) {
             Err(WalError::Corrupt { .. }) => {}
-            Err(other) => panic!(
-                "[checksum] a flipped bit at byte {byte} of a sealed segment gave {other:?}, expected WalError::Corrupt"
+            Err(other) => distributed::fail!(
+                "checksum",
+                "a flipped bit at byte {byte} of a sealed segment gave {other:?}, expected WalError::Corrupt",
             ),
-            Ok(wal) => panic!(
-                "[checksum] a flipped bit at byte {byte} of a sealed segment went unnoticed: the log opened with {}..={}",
+            Ok(wal) => distributed::fail!(
+                "checksum",
+                "a flipped bit at byte {byte} of a sealed segment went unnoticed: the log opened with {}..={}",
                 wal.first_index(),
-                wal.last_index()
+                wal.last_index(),
             ),
         }
     }
@@ -73,7 +75,7 @@ fn a_last_record_torn_at_every_byte_is_cut_and_the_log_continues() {
         let (_, wal) = reopen_after(&sim, CrashMode::Strict, options(1 << 20, SyncPolicy::EveryAppend));
         assert_matches_model(&wal, &Model::of(entries(1, 4, 1)));
         wal.append(&entries(5, 6, 2))
-            .unwrap_or_else(|e| panic!("[torn-tail] appending after a tail torn {cut} bytes short: {e}"));
+            .unwrap_or_else(|e| distributed::fail!("torn-tail", "appending after a tail torn {cut} bytes short: {e}"));
     }
 }
 
@@ -89,7 +91,8 @@ fn tail_damage(fill: impl Fn(&mut TestRng) -> Vec<u8>) {
         let (disk, wal) = reopen_after(&sim, CrashMode::Strict, options(1 << 20, SyncPolicy::EveryAppend));
         let mut model = Model::of(entries(1, 5, 1));
         assert_matches_model(&wal, &model);
-        wal.append(&entries(6, 7, 1)).unwrap_or_else(|e| panic!("[torn-tail] appending after a damaged tail: {e}"));
+        wal.append(&entries(6, 7, 1))
+            .unwrap_or_else(|e| distributed::fail!("torn-tail", "appending after a damaged tail: {e}",));
         model.append(&entries(6, 7, 1));
         let (_, again) = reopen_after(&disk, CrashMode::Strict, options(1 << 20, SyncPolicy::EveryAppend));
         assert_matches_model(&again, &model);

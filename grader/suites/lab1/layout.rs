@@ -15,7 +15,7 @@ use crate::{DIR, open_on, options};
 /// Parses a segment file by the chapter's format: returns its first index, flags and entries,
 /// and panics with `[on-disk-format]` where the bytes disagree with the format.
 fn parse_segment(name: &str, bytes: &[u8]) -> (u64, u32, Vec<Entry>) {
-    let fail = |what: String| -> ! { panic!("[on-disk-format] {name}: {what}") };
+    let fail = |what: String| -> ! { distributed::fail!("on-disk-format", "{name}: {what}") };
     if bytes.len() < 24 {
         fail(format!("{} bytes, shorter than a 24-byte header", bytes.len()));
     }

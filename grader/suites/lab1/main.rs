@@ -38,14 +38,14 @@ pub fn options(segment_size: u64, sync: SyncPolicy) -> WalOptions {
 }
 
 pub fn open_on(fs: FsRef, options: WalOptions) -> Wal {
-    Wal::open(fs, DIR, options).unwrap_or_else(|e| panic!("[torn-tail] opening the log failed: {e}"))
+    Wal::open(fs, DIR, options).unwrap_or_else(|e| distributed::fail!("torn-tail", "opening the log failed: {e}"))
 }
 
 /// Opens the log on the disk a crash of `sim` leaves.
 pub fn reopen_after(sim: &SimFs, mode: CrashMode, options: WalOptions) -> (SimFs, Wal) {
     let disk = sim.crash(mode);
     let wal = Wal::open(Arc::new(disk.clone()), DIR, options)
-        .unwrap_or_else(|e| panic!("[torn-tail] reopening after a {mode} crash failed: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("torn-tail", "reopening after a {mode} crash failed: {e}"));
     (disk, wal)
 }
 
@@ -134,7 +134,7 @@ pub fn assert_matches_model(wal: &Wal, model: &Model) {
     for want in &model.entries {
         match wal.entry(want.index) {
             Ok(got) => invariant!("matching", got == *want, "entry {} reads as {got:?}, expected {want:?}", want.index),
-            Err(e) => panic!("[durability] entry {} is unreadable: {e}", want.index),
+            Err(e) => distributed::fail!("durability", "entry {} is unreadable: {e}", want.index),
         }
     }
     if !model.entries.is_empty() {

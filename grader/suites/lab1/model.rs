@@ -54,19 +54,29 @@ proptest! {
                     let term = model.last_term().max(1) + u64::from(new_term);
                     let batch: Vec<Entry> =
                         (model.last() + 1..=model.last() + count).map(|i| Entry::new(i, term, payload(i, term, size))).collect();
-                    wal.append(&batch).unwrap_or_else(|e| panic!("[append-only] appending {}..: {e}", batch[0].index));
+                    wal.append(&batch).unwrap_or_else(|e| distributed::fail!(
+                        "append-only",
+                        "appending {}..: {e}",
+                        batch[0].index,
+                    ));
                     model.append(&batch);
                 }
                 Op::Truncate { fraction } => {
                     let span = model.last() + 1 - model.first;
                     let from = model.first + (span as f64 * fraction) as u64;
-                    wal.truncate_suffix(from).unwrap_or_else(|e| panic!("truncate_suffix({from}): {e}"));
+                    wal.truncate_suffix(from).unwrap_or_else(|e| distributed::fail!(
+                        "matching",
+                        "truncate_suffix({from}): {e}",
+                    ));
                     model.truncate(from);
                 }
                 Op::Compact { fraction } => {
                     let span = model.last() + 1 - model.first;
                     let upto = (model.first + (span as f64 * fraction) as u64).saturating_sub(1);
-                    wal.compact_prefix(upto).unwrap_or_else(|e| panic!("compact_prefix({upto}): {e}"));
+                    wal.compact_prefix(upto).unwrap_or_else(|e| distributed::fail!(
+                        "matching",
+                        "compact_prefix({upto}): {e}",
+                    ));
                     model.compact(upto);
                 }
                 Op::Reopen => {

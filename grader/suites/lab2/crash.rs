@@ -51,7 +51,7 @@ fn written(seed: u64, index: u64) -> Entry {
 
 fn check_image(disk: &SimFs, acked: &[Entry], seed: u64) {
     let fs: FsRef = Arc::new(disk.crash(CrashMode::ProcessExit));
-    let report = scan(&fs, DIR).unwrap_or_else(|e| panic!("scan failed: {e}"));
+    let report = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("torn-tail", "scan failed: {e}"));
     invariant!(
         "torn-tail",
         report.worst() != Some(DamageClass::Corruption),
@@ -62,8 +62,9 @@ fn check_image(disk: &SimFs, acked: &[Entry], seed: u64) {
         let fs: FsRef = Arc::new(disk.crash(CrashMode::ProcessExit));
         match recover(&fs, DIR, mode) {
             Ok(recovery) => {
-                let wal = Wal::open(Arc::clone(&fs), DIR, WalOptions::default())
-                    .unwrap_or_else(|e| panic!("[torn-tail] {mode:?}: lab 1 cannot open the recovered log: {e}"));
+                let wal = Wal::open(Arc::clone(&fs), DIR, WalOptions::default()).unwrap_or_else(|e| {
+                    distributed::fail!("torn-tail", "{mode:?}: lab 1 cannot open the recovered log: {e}",)
+                });
                 invariant!(
                     "durability",
                     wal.last_index() >= acked.len() as u64,
@@ -72,7 +73,8 @@ fn check_image(disk: &SimFs, acked: &[Entry], seed: u64) {
                     acked.len()
                 );
                 for index in 1..=wal.last_index() {
-                    let got = wal.entry(index).unwrap_or_else(|e| panic!("[durability] entry {index}: {e}"));
+                    let got =
+                        wal.entry(index).unwrap_or_else(|e| distributed::fail!("durability", "entry {index}: {e}",));
                     invariant!("checksum", got == written(seed, index), "{mode:?}: entry {index} reads as {got:?}");
                 }
                 last_by_mode.push(recovery.last_index);
@@ -98,7 +100,7 @@ fn no_crash_image_is_mistaken_for_corruption() {
     let report = CrashExplorer::new(seed)
         .torn_variants(6)
         .explore(workload(seed, options, 1), |disk, acked| check_image(disk, acked, seed));
-    assert!(report.steps > 30, "the workload ran {} steps", report.steps);
+    distributed::invariant!("torn-tail", report.steps > 30, "the workload ran {} steps", report.steps);
 }
 
 #[test]
@@ -108,5 +110,5 @@ fn unsynced_appends_recover_in_every_mode_keeping_what_was_synced() {
     let report = CrashExplorer::new(seed)
         .torn_variants(8)
         .explore(workload(seed, options, 3), |disk, acked| check_image(disk, acked, seed));
-    assert!(report.steps > 10, "the workload ran {} steps", report.steps);
+    distributed::invariant!("durability", report.steps > 10, "the workload ran {} steps", report.steps);
 }

@@ -21,10 +21,15 @@ fn every_bit_flip_is_reported_at_its_record_with_the_right_kind() {
             for bit in 0..8 {
                 let (sim, fs) = disk_with(&files);
                 sim.flip_bit(path(file), byte * 8 + bit).unwrap();
-                let report = scan(&fs, crate::DIR).unwrap_or_else(|e| panic!("scan failed: {e}"));
+                let report =
+                    scan(&fs, crate::DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}",));
                 let place = format!("bit {bit} of byte {byte} of {file}");
                 let [damage] = report.damage.as_slice() else {
-                    panic!("[checksum] {place} flipped: expected exactly one damage, found {:?}", report.damage)
+                    distributed::fail!(
+                        "checksum",
+                        "{place} flipped: expected exactly one damage, found {:?}",
+                        report.damage,
+                    )
                 };
                 invariant!("checksum", damage.file() == file, "{place} flipped, but the report names {damage}");
                 match record_start(byte) {

@@ -126,5 +126,5 @@ fn a_header_naming_another_segment_is_bad() {
         "a header saying 4 in a file named 7: expected BadHeader, found {report}"
     );
     invariant!("on-disk-format", report.last_consistent_index == 6, "consistent up to 6: {report}");
-    assert!(!fs.exists(&path(&name(7))).unwrap(), "[on-disk-format] the misnamed file is set aside");
+    distributed::invariant!("on-disk-format", !fs.exists(&path(&name(7))).unwrap(), "the misnamed file is set aside");
 }

@@ -125,8 +125,9 @@ pub fn check_recovery_with(
                 "{context}: {mode:?} recovered a log whose worst damage is {:?}:\n{report}",
                 report.worst()
             );
-            let wal = Wal::open(Arc::clone(fs), DIR, WalOptions::default())
-                .unwrap_or_else(|e| panic!("[torn-tail] {context}: lab 1 cannot open the log after recover: {e}"));
+            let wal = Wal::open(Arc::clone(fs), DIR, WalOptions::default()).unwrap_or_else(|e| {
+                distributed::fail!("torn-tail", "{context}: lab 1 cannot open the log after recover: {e}",)
+            });
             let last = wal.last_index();
             invariant!(
                 "ordered-recovery",
@@ -143,7 +144,9 @@ pub fn check_recovery_with(
                         original.get(index as usize - 1) == Some(&got),
                         "{context}: entry {index} reads back as {got:?}, which was never written"
                     ),
-                    Err(e) => panic!("[durability] {context}: entry {index} is unreadable after recover: {e}"),
+                    Err(e) => {
+                        distributed::fail!("durability", "{context}: entry {index} is unreadable after recover: {e}",)
+                    }
                 }
             }
             let original_last = original.last().map_or(0, |e| e.index);
@@ -186,7 +189,7 @@ pub fn check_recovery_with(
             invariant!("checksum", after == before, "{context}: a refused recovery changed the disk");
             *report
         }
-        Err(other) => panic!("[checksum] {context}: recover failed with {other}, never a typed refusal"),
+        Err(other) => distributed::fail!("checksum", "{context}: recover failed with {other}, never a typed refusal"),
     }
 }
 

@@ -72,11 +72,11 @@ fn every_cut_is_kept_and_survives_a_power_cut() {
         let (sim, fs) = disk_with(&files);
         let before: BTreeMap<_, _> = sim.listing().into_iter().collect();
         let recovery = recover(&fs, DIR, RecoveryMode::TolerateAnyCorruption)
-            .unwrap_or_else(|e| panic!("[checksum] {kind}: TolerateAny must recover: {e}"));
+            .unwrap_or_else(|e| distributed::fail!("checksum", "{kind}: TolerateAny must recover: {e}"));
         let after = sim.crash(CrashMode::Strict);
         let after_fs: FsRef = Arc::new(after.clone());
         let wal = Wal::open(Arc::clone(&after_fs), DIR, WalOptions::default()).unwrap_or_else(|e| {
-            panic!("[durability] {kind}: after recover and a power cut the log does not open: {e}")
+            distributed::fail!("durability", "{kind}: after recover and a power cut the log does not open: {e}")
         });
         invariant!(
             "durability",
@@ -152,7 +152,7 @@ fn a_crash_during_recovery_never_turns_corruption_into_a_clean_log() {
             return; // the log was still being written: lab 1's business
         }
         let fs: FsRef = Arc::new(disk.crash(CrashMode::ProcessExit));
-        let report = scan(&fs, DIR).unwrap_or_else(|e| panic!("scan failed: {e}"));
+        let report = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("ordered-recovery", "scan failed: {e}"));
         if report.worst() == Some(DamageClass::Corruption) {
             invariant!(
                 "ordered-recovery",
@@ -179,5 +179,5 @@ fn a_crash_during_recovery_never_turns_corruption_into_a_clean_log() {
         let kept7 = disk.contents(path(&format!("{}.broken", name(7)))).ok();
         invariant!("durability", kept7.as_deref() == Some(&seg7_before[..]), "segment 7 was set aside without a copy");
     });
-    assert!(report.steps > 10, "the workload ran {} steps", report.steps);
+    distributed::invariant!("ordered-recovery", report.steps > 10, "the workload ran {} steps", report.steps);
 }

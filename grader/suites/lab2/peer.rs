@@ -50,9 +50,9 @@ fn damaged() -> Vec<(&'static str, SimFs, FsRef, u64)> {
 fn repair_makes_the_log_whole_after_every_kind_of_damage() {
     for (what, sim, fs, consistent) in damaged() {
         let report = scan(&fs, DIR).unwrap();
-        assert_eq!(report.last_consistent_index, consistent, "{what}: {report}");
+        distributed::invariant_eq!("durability", report.last_consistent_index, consistent, "{what}: {report}");
         let outcome = repair_from_peer(&fs, DIR, &report, &honest(), WalOptions::default())
-            .unwrap_or_else(|e| panic!("[durability] {what}: repair from an honest peer failed: {e}"));
+            .unwrap_or_else(|e| distributed::fail!("durability", "{what}: repair from an honest peer failed: {e}"));
         invariant!(
             "ordered-recovery",
             outcome.rollback.last_index == consistent,
@@ -69,8 +69,9 @@ fn repair_makes_the_log_whole_after_every_kind_of_damage() {
             outcome.last_index
         );
         let after: FsRef = Arc::new(sim.crash(CrashMode::Strict));
-        let wal = Wal::open(Arc::clone(&after), DIR, WalOptions::default())
-            .unwrap_or_else(|e| panic!("[durability] {what}: the repaired log does not open after a power cut: {e}"));
+        let wal = Wal::open(Arc::clone(&after), DIR, WalOptions::default()).unwrap_or_else(|e| {
+            distributed::fail!("durability", "{what}: the repaired log does not open after a power cut: {e}",)
+        });
         invariant!(
             "durability",
             wal.last_index() == expected_last,
@@ -78,7 +79,8 @@ fn repair_makes_the_log_whole_after_every_kind_of_damage() {
             wal.last_index()
         );
         for index in wal.first_index()..=expected_last {
-            let got = wal.entry(index).unwrap_or_else(|e| panic!("[durability] {what}: entry {index}: {e}"));
+            let got =
+                wal.entry(index).unwrap_or_else(|e| distributed::fail!("durability", "{what}: entry {index}: {e}",));
             invariant!("matching", got == log_entries()[index as usize - 1], "{what}: entry {index} is {got:?}");
         }
         invariant!("checksum", scan(&after, DIR).unwrap().is_clean(), "{what}: the repaired log does not scan clean");
@@ -99,7 +101,7 @@ fn repair_replaces_everything_past_the_damage_with_the_peer_s_entries() {
     let (_, fs) = disk_with(&files);
     let report = scan(&fs, DIR).unwrap();
     let outcome = repair_from_peer(&fs, DIR, &report, &peer, WalOptions::default())
-        .unwrap_or_else(|e| panic!("[ordered-recovery] repair failed: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("ordered-recovery", "repair failed: {e}"));
     invariant!(
         "ordered-recovery",
         outcome.rollback.actions.iter().any(|a| matches!(a, Action::SetAside { file, .. } if *file == name(7))),

@@ -30,7 +30,7 @@ pub enum Event {
 
 pub fn check_recovery(disk: &SimFs, events: &[Event], keep: usize) {
     let store = SnapshotStore::open(Arc::new(disk.clone()), DIR, StoreOptions { keep })
-        .unwrap_or_else(|e| panic!("[atomic-write] the store does not open after the crash: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("atomic-write", "the store does not open after the crash: {e}"));
     let acked: Vec<&Snapshot> =
         events.iter().filter_map(|e| if let Event::Acked(s) = e { Some(s) } else { None }).collect();
     let in_flight = match events.last() {
@@ -91,7 +91,7 @@ pub fn check_recovery(disk: &SimFs, events: &[Event], keep: usize) {
     // The recovered store accepts the next save and trims to `keep`.
     let top = acked.iter().chain(in_flight.iter()).map(|s| s.meta).max_by_key(|m| (m.last_term, m.last_index));
     let next = snapshot(top.map_or(1, |m| m.last_index + 1), top.map_or(1, |m| m.last_term), 77);
-    store.save(&next).unwrap_or_else(|e| panic!("[durability] the next save after recovery failed: {e}"));
+    store.save(&next).unwrap_or_else(|e| distributed::fail!("durability", "the next save after recovery failed: {e}"));
     invariant!("durability", latest(&store) == Some(next.clone()), "the save after recovery does not read back");
     let held = store.list();
     invariant!("prefix-compaction", held.len() <= keep, "after a save the store holds {} > keep = {keep}", held.len());
@@ -119,7 +119,7 @@ fn explore(
         },
         |disk, events| check_recovery(disk, events, keep),
     );
-    assert!(report.steps >= 12, "the workload ran only {} steps", report.steps);
+    distributed::invariant!("atomic-write", report.steps >= 12, "the workload ran only {} steps", report.steps);
     eprintln!("explored {} crash points, {} disk images", report.crash_points, report.images_checked);
 }
 
@@ -186,7 +186,7 @@ fn a_cleanup_of_many_old_snapshots_survives_every_crash_point() {
             check_recovery(disk, events, if reopened { 2 } else { 5 });
         },
     );
-    assert!(report.steps >= 30, "the workload ran only {} steps", report.steps);
+    distributed::invariant!("prefix-compaction", report.steps >= 30, "the workload ran only {} steps", report.steps);
 }
 
 #[test]
@@ -216,7 +216,7 @@ fn recovery_itself_survives_a_power_cut() {
         },
         |disk, acked| {
             let store = SnapshotStore::open(Arc::new(disk.clone()), DIR, StoreOptions { keep: 2 })
-                .unwrap_or_else(|e| panic!("[atomic-write] the store does not open: {e}"));
+                .unwrap_or_else(|e| distributed::fail!("atomic-write", "the store does not open: {e}"));
             let found = latest(&store);
             if let Some(last) = acked.last() {
                 invariant!(

@@ -26,7 +26,7 @@ fn assert_falls_back(sim: &SimFs, fs: FsRef, damage: &str, len: usize) {
     let newest = name_of(meta(20, 1));
     let damaged = sim.contents(path_of(&newest)).unwrap();
     let store = SnapshotStore::open(fs, DIR, StoreOptions { keep: 2 })
-        .unwrap_or_else(|e| panic!("[checksum] open failed after {damage}: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("checksum", "open failed after {damage}: {e}"));
     let found = latest(&store);
     invariant!(
         "checksum",

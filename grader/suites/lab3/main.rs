@@ -41,19 +41,19 @@ pub fn snapshot(last_index: u64, last_term: u64, len: usize) -> Snapshot {
 
 pub fn open_on(fs: FsRef, keep: usize) -> SnapshotStore {
     SnapshotStore::open(fs, DIR, StoreOptions { keep })
-        .unwrap_or_else(|e| panic!("[atomic-write] opening the store failed: {e}"))
+        .unwrap_or_else(|e| distributed::fail!("atomic-write", "opening the store failed: {e}"))
 }
 
 /// Opens the store on the disk a crash of `sim` leaves.
 pub fn reopen_after(sim: &SimFs, mode: CrashMode, keep: usize) -> (SimFs, SnapshotStore) {
     let disk = sim.crash(mode);
     let store = SnapshotStore::open(Arc::new(disk.clone()), DIR, StoreOptions { keep })
-        .unwrap_or_else(|e| panic!("[atomic-write] reopening after a {mode} crash failed: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("atomic-write", "reopening after a {mode} crash failed: {e}"));
     (disk, store)
 }
 
 pub fn latest(store: &SnapshotStore) -> Option<Snapshot> {
-    store.latest().unwrap_or_else(|e| panic!("[durability] latest() failed: {e}"))
+    store.latest().unwrap_or_else(|e| distributed::fail!("durability", "latest() failed: {e}"))
 }
 
 pub fn names(fs: &dyn Vfs) -> Vec<String> {

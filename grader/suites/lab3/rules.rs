@@ -117,7 +117,10 @@ proptest! {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             SnapshotStore::open(Arc::clone(&fs), DIR, StoreOptions { keep: 2 }).map(|s| s.latest().ok().flatten())
         }));
-        let opened = outcome.unwrap_or_else(|_| panic!("[checksum] open or latest panicked on a mutated snapshot file"));
+        let opened = outcome.unwrap_or_else(|_| distributed::fail!(
+            "checksum",
+            "open or latest panicked on a mutated snapshot file",
+        ));
         if let Ok(found) = opened {
             invariant!(
                 "checksum",

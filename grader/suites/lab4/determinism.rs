@@ -80,10 +80,11 @@ fn one_log_replayed_in_two_processes_gives_the_same_digests() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         let line = stdout.lines().find_map(|l| l.find(MARK).map(|at| l[at + MARK.len()..].trim().to_string()));
         let Some(line) = line else {
-            panic!(
-                "[determinism] child {child} printed no digests (status {}):\n{stdout}\n{}",
+            distributed::fail!(
+                "determinism",
+                "child {child} printed no digests (status {}):\n{stdout}\n{}",
                 output.status,
-                String::from_utf8_lossy(&output.stderr)
+                String::from_utf8_lossy(&output.stderr),
             );
         };
         seen.push(line);

@@ -52,7 +52,8 @@ pub fn open_on(fs: FsRef, sync: SyncPolicy) -> Result<Kv, ReplicaError> {
 }
 
 pub fn open(fs: &FsRef, sync: SyncPolicy) -> Kv {
-    open_on(Arc::clone(fs), sync).unwrap_or_else(|e| panic!("[recovery-equivalence] opening the replica failed: {e}"))
+    open_on(Arc::clone(fs), sync)
+        .unwrap_or_else(|e| distributed::fail!("recovery-equivalence", "opening the replica failed: {e}",))
 }
 
 /// Fails the test naming `invariant`, where a value is expected.

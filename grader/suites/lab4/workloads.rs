@@ -152,7 +152,7 @@ fn another_snapshot_store_recovers_the_same_way() {
         KvStore::new(),
         store,
     )
-    .unwrap_or_else(|e| panic!("[recovery-equivalence] reopening with the in-memory store failed: {e}"));
+    .unwrap_or_else(|e| distributed::fail!("recovery-equivalence", "reopening with the in-memory store failed: {e}"));
     invariant!(
         "idempotent-replay",
         replica.last_applied() == meta.last_index && *replica.state() == model_at(&log, 20).0,

@@ -12,7 +12,7 @@ fn an_applier_stopped_and_started_again_continues_where_it_was() {
     let applier = node.start_applier();
     write(&node, &(1..=3).map(numbered).collect::<Vec<_>>());
     let read = node.read(&["k3"], PATIENT).expect("served");
-    assert!(read.index >= 3, "[read-barrier] {read:?}");
+    distributed::invariant!("read-barrier", read.index >= 3, "{read:?}");
     applier.stop().expect("the applier stops");
     write(&node, &(4..=6).map(numbered).collect::<Vec<_>>());
     let status = node.status();

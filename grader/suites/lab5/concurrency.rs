@@ -54,9 +54,9 @@ fn many_readers_and_the_background_applier_agree() {
                     let floor = node.status().commit_index;
                     let degraded = id % 2 == 1;
                     let read = if degraded {
-                        node.read_stale(&KEYS, previous).unwrap_or_else(|e| panic!("[monotonic] {e}"))
+                        node.read_stale(&KEYS, previous).unwrap_or_else(|e| distributed::fail!("monotonic", "{e}"))
                     } else {
-                        node.read(&KEYS, PATIENT).unwrap_or_else(|e| panic!("[read-barrier] {e}"))
+                        node.read(&KEYS, PATIENT).unwrap_or_else(|e| distributed::fail!("read-barrier", "{e}"))
                     };
                     check_answer(&read, floor, previous, degraded);
                     previous = read.index;
@@ -100,7 +100,7 @@ fn readers_waiting_on_an_empty_node_are_all_served_by_one_commit() {
     );
     let applier = node.start_applier();
     for reader in readers {
-        let read = finish(reader).unwrap_or_else(|e| panic!("[read-barrier] {e}"));
+        let read = finish(reader).unwrap_or_else(|e| distributed::fail!("read-barrier", "{e}"));
         check_answer(&read, 1, 1, false);
     }
     applier.stop().expect("the applier stops");

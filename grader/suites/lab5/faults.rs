@@ -17,7 +17,7 @@ fn a_failed_commit_publishes_no_read_index() {
     node.append(&[numbered(2), numbered(3)]).expect("append");
     sim.fail_next_syncs(8);
     let failed = node.commit(3);
-    assert!(failed.is_err(), "[persisted-commit] a commit whose sync failed returned Ok");
+    distributed::invariant!("persisted-commit", failed.is_err(), "a commit whose sync failed returned Ok");
     let status = node.status();
     invariant!(
         "persisted-commit",
@@ -72,7 +72,7 @@ fn a_failed_apply_stops_every_read_waiting_ones_included() {
     let readers: Vec<Reader> = (0..3).map(|_| spawn_read(&node, &["k3"], PATIENT)).collect();
     wait_until(|| node.status().waiting == 3 || readers.iter().any(|r| r.is_finished()));
     apply(&node, 1);
-    assert!(node.apply_next().is_err(), "[fail-stop] the failing apply returned Ok");
+    distributed::invariant!("fail-stop", node.apply_next().is_err(), "the failing apply returned Ok");
     invariant!("fail-stop", node.status().failed, "after a failed apply the node does not say it failed");
     for reader in readers {
         let answer = finish(reader);

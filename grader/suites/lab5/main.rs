@@ -45,7 +45,7 @@ pub fn open(fs: &FsRef) -> (Node, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new());
     let as_clock: ClockRef = clock.clone();
     let node = ReadNode::open(Arc::clone(fs), DIR, ReplicaOptions::default(), as_clock)
-        .unwrap_or_else(|e| panic!("[recovery-equivalence] opening the node failed: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("recovery-equivalence", "opening the node failed: {e}"));
     (node, clock)
 }
 
@@ -80,13 +80,13 @@ pub fn value(text: &str) -> Option<Vec<u8>> {
 
 /// Appends `entries` and commits the last of them.
 pub fn write<M: Machine>(node: &ReadNode<M>, entries: &[Entry]) {
-    node.append(entries).unwrap_or_else(|e| panic!("[durability] append failed: {e}"));
+    node.append(entries).unwrap_or_else(|e| distributed::fail!("durability", "append failed: {e}"));
     let last = entries.last().expect("some entries").index;
-    node.commit(last).unwrap_or_else(|e| panic!("[persisted-commit] commit({last}) failed: {e}"));
+    node.commit(last).unwrap_or_else(|e| distributed::fail!("persisted-commit", "commit({last}) failed: {e}"));
 }
 
 pub fn apply<M: Machine>(node: &ReadNode<M>, expected: Index) {
-    let applied = node.apply_next().unwrap_or_else(|e| panic!("[in-order-apply] apply_next failed: {e}"));
+    let applied = node.apply_next().unwrap_or_else(|e| distributed::fail!("in-order-apply", "apply_next failed: {e}"));
     invariant!(
         "bounded-progress",
         applied == Some(expected),

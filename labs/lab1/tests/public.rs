@@ -30,7 +30,7 @@ fn reopen_after(sim: &SimFs, mode: CrashMode, options: WalOptions) -> (SimFs, Wa
     let disk = sim.crash(mode);
     let fs: FsRef = Arc::new(disk.clone());
     let wal = Wal::open(fs, DIR, options)
-        .unwrap_or_else(|e| panic!("[torn-tail] reopening after a {mode} crash failed: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("torn-tail", "reopening after a {mode} crash failed: {e}"));
     (disk, wal)
 }
 
@@ -44,8 +44,9 @@ fn assert_holds(wal: &Wal, expected: &[Entry]) {
         wal.last_index()
     );
     for want in expected {
-        let got =
-            wal.entry(want.index).unwrap_or_else(|e| panic!("[durability] entry {} is unreadable: {e}", want.index));
+        let got = wal
+            .entry(want.index)
+            .unwrap_or_else(|e| distributed::fail!("durability", "entry {} is unreadable: {e}", want.index,));
         invariant!("matching", got == *want, "entry {} reads back as {got:?}, expected {want:?}", want.index);
     }
     let range = wal.entries(first, last + 1).expect("read the range back");
@@ -60,63 +61,116 @@ mod format {
     fn header_round_trips_and_rejects_damage() {
         let header = SegmentHeader { first_index: 42, flags: wal_format::FLAG_LOG_START };
         let bytes = header.encode();
-        assert_eq!(&bytes[0..8], b"RSMWAL01", "[on-disk-format] the header starts with the magic");
-        assert_eq!(&bytes[8..16], &42u64.to_le_bytes(), "[on-disk-format] then the first index, little-endian");
-        assert_eq!(SegmentHeader::decode(&bytes), Ok(header));
+        distributed::invariant_eq!("on-disk-format", &bytes[0..8], b"RSMWAL01", "the header starts with the magic");
+        distributed::invariant_eq!(
+            "on-disk-format",
+            &bytes[8..16],
+            &42u64.to_le_bytes(),
+            "then the first index, little-endian",
+        );
+        distributed::invariant_eq!(
+            "on-disk-format",
+            SegmentHeader::decode(&bytes),
+            Ok(header),
+            "SegmentHeader::decode(&bytes)",
+        );
         let mut damaged = bytes;
         damaged[9] ^= 1;
-        assert!(
-            matches!(SegmentHeader::decode(&damaged), Err(FormatError::ChecksumMismatch { .. })),
-            "[checksum] a flipped bit in the header is detected"
+        distributed::invariant_matches!(
+            "checksum",
+            SegmentHeader::decode(&damaged),
+            Err(FormatError::ChecksumMismatch { .. }),
+            "a flipped bit in the header is detected",
         );
-        assert!(matches!(SegmentHeader::decode(&bytes[..10]), Err(FormatError::Truncated { .. })));
+        distributed::invariant_matches!(
+            "on-disk-format",
+            SegmentHeader::decode(&bytes[..10]),
+            Err(FormatError::Truncated { .. }),
+            "SegmentHeader::decode(&bytes[..10])",
+        );
     }
 
     #[test]
     fn record_round_trips_and_reports_its_length() {
         let entry = Entry::new(7, 3, b"set x = 1".to_vec());
         let record = wal_format::encode_record(5, &entry);
-        assert_eq!(record.len(), 8 + 16 + 9, "[on-disk-format] len + crc + index + term + data");
-        assert_eq!(&record[0..4], &25u32.to_le_bytes(), "[on-disk-format] len counts index, term and data");
+        distributed::invariant_eq!("on-disk-format", record.len(), 8 + 16 + 9, "len + crc + index + term + data");
+        distributed::invariant_eq!(
+            "on-disk-format",
+            &record[0..4],
+            &25u32.to_le_bytes(),
+            "len counts index, term and data",
+        );
         let mut followed = record.clone();
         followed.extend_from_slice(b"next record");
-        assert_eq!(wal_format::decode_record(5, &followed), Ok((entry, record.len())));
+        distributed::invariant_eq!(
+            "on-disk-format",
+            wal_format::decode_record(5, &followed),
+            Ok((entry, record.len())),
+            "wal_format::decode_record(5, &followed)",
+        );
         for cut in 0..record.len() {
-            assert!(
-                matches!(
-                    wal_format::decode_record(5, &record[..cut]),
-                    Err(FormatError::Truncated { .. } | FormatError::Zeroed)
-                ),
-                "[torn-tail] a record cut at byte {cut} is reported as truncated"
+            distributed::invariant_matches!(
+                "torn-tail",
+                wal_format::decode_record(5, &record[..cut]),
+                Err(FormatError::Truncated { .. } | FormatError::Zeroed),
+                "a record cut at byte {cut} is reported as truncated",
             );
         }
     }
 
     #[test]
     fn zeros_are_never_a_record() {
-        assert_eq!(
+        distributed::invariant_eq!(
+            "torn-tail",
             wal_format::decode_record(1, &[0; 64]),
             Err(FormatError::Zeroed),
-            "[torn-tail] zeros are the end, not a record"
+            "zeros are the end, not a record",
         );
     }
 
     #[test]
     fn a_record_moved_to_another_segment_fails_its_checksum() {
         let record = wal_format::encode_record(1, &Entry::new(3, 1, b"stale".to_vec()));
-        assert!(
-            matches!(wal_format::decode_record(2, &record), Err(FormatError::ChecksumMismatch { .. })),
-            "[checksum] the segment's first index is part of every record's checksum"
+        distributed::invariant_matches!(
+            "checksum",
+            wal_format::decode_record(2, &record),
+            Err(FormatError::ChecksumMismatch { .. }),
+            "the segment's first index is part of every record's checksum",
         );
     }
 
     #[test]
     fn segment_names_sort_by_first_index() {
-        assert_eq!(wal_format::segment_file_name(1), "00000000000000000001.wal");
-        assert_eq!(wal_format::parse_segment_file_name("00000000000000000123.wal"), Some(123));
-        assert_eq!(wal_format::parse_segment_file_name("123.wal"), None);
-        assert_eq!(wal_format::parse_segment_file_name("00000000000000000123.wal.tmp"), None);
-        assert!(wal_format::segment_file_name(9) < wal_format::segment_file_name(10), "[rollover] names sort by index");
+        distributed::invariant_eq!(
+            "rollover",
+            wal_format::segment_file_name(1),
+            "00000000000000000001.wal",
+            "wal_format::segment_file_name(1)",
+        );
+        distributed::invariant_eq!(
+            "rollover",
+            wal_format::parse_segment_file_name("00000000000000000123.wal"),
+            Some(123),
+            "wal_format::parse_segment_file_name(\"00000000000000000123.wal\")",
+        );
+        distributed::invariant_eq!(
+            "rollover",
+            wal_format::parse_segment_file_name("123.wal"),
+            None,
+            "wal_format::parse_segment_file_name(\"123.wal\")",
+        );
+        distributed::invariant_eq!(
+            "rollover",
+            wal_format::parse_segment_file_name("00000000000000000123.wal.tmp"),
+            None,
+            "wal_format::parse_segment_file_name(\"00000000000000000123.wal.tmp\")",
+        );
+        distributed::invariant!(
+            "rollover",
+            wal_format::segment_file_name(9) < wal_format::segment_file_name(10),
+            "names sort by index",
+        );
     }
 }
 
@@ -127,8 +181,18 @@ mod append {
     fn a_new_log_is_empty_and_starts_at_index_one() {
         let (_, fs) = sim_disk(lab_seed(1));
         let wal = open(&fs, WalOptions::default());
-        assert_eq!((wal.first_index(), wal.last_index()), (1, 0));
-        assert!(matches!(wal.entry(1), Err(WalError::Unavailable { index: 1, .. })));
+        distributed::invariant_eq!(
+            "append-only",
+            (wal.first_index(), wal.last_index()),
+            (1, 0),
+            "(wal.first_index(), wal.last_index())",
+        );
+        distributed::invariant_matches!(
+            "append-only",
+            wal.entry(1),
+            Err(WalError::Unavailable { index: 1, .. }),
+            "wal.entry(1)",
+        );
     }
 
     #[test]
@@ -138,11 +202,16 @@ mod append {
         let appended = entries(1, 10, 1);
         wal.append(&appended[..4]).unwrap();
         wal.append(&appended[4..]).unwrap();
-        assert_eq!(wal.last_index(), 10);
+        distributed::invariant_eq!("matching", wal.last_index(), 10, "wal.last_index()");
         assert_holds(&wal, &appended);
-        assert_eq!(wal.term(5).unwrap(), 1);
-        assert_eq!(wal.entries(3, 3).unwrap(), vec![], "an empty range is empty");
-        assert!(matches!(wal.entries(8, 12), Err(WalError::Unavailable { .. })));
+        distributed::invariant_eq!("matching", wal.term(5).unwrap(), 1, "wal.term(5).unwrap()");
+        distributed::invariant_eq!("matching", wal.entries(3, 3).unwrap(), vec![], "an empty range is empty");
+        distributed::invariant_matches!(
+            "matching",
+            wal.entries(8, 12),
+            Err(WalError::Unavailable { .. }),
+            "wal.entries(8, 12)",
+        );
     }
 
     #[test]
@@ -151,13 +220,20 @@ mod append {
         let wal = open(&fs, WalOptions::default());
         wal.append(&entries(1, 3, 1)).unwrap();
         let gap = wal.append(&entries(5, 5, 1));
-        assert!(matches!(gap, Err(WalError::NotContiguous { expected: 4, got: 5 })), "[append-only] a gap: {gap:?}");
-        let stale = wal.append(&entries(2, 2, 1));
-        assert!(
-            matches!(stale, Err(WalError::NotContiguous { expected: 4, got: 2 })),
-            "[append-only] a stale index: {stale:?}"
+        distributed::invariant_matches!(
+            "append-only",
+            gap,
+            Err(WalError::NotContiguous { expected: 4, got: 5 }),
+            "a gap: {gap:?}",
         );
-        assert_eq!(wal.last_index(), 3, "[append-only] a refused append changes nothing");
+        let stale = wal.append(&entries(2, 2, 1));
+        distributed::invariant_matches!(
+            "append-only",
+            stale,
+            Err(WalError::NotContiguous { expected: 4, got: 2 }),
+            "a stale index: {stale:?}",
+        );
+        distributed::invariant_eq!("append-only", wal.last_index(), 3, "a refused append changes nothing");
     }
 
     #[test]
@@ -166,9 +242,11 @@ mod append {
         let wal = open(&fs, WalOptions::default());
         wal.append(&entries(1, 2, 3)).unwrap();
         let lower = wal.append(&entries(3, 3, 2));
-        assert!(
-            matches!(lower, Err(WalError::TermRegression { index: 3, previous: 3, got: 2 })),
-            "[append-only] {lower:?}"
+        distributed::invariant_matches!(
+            "append-only",
+            lower,
+            Err(WalError::TermRegression { index: 3, previous: 3, got: 2 }),
+            "{lower:?}",
         );
         wal.append(&entries(3, 3, 4)).expect("a higher term is fine");
     }
@@ -185,10 +263,20 @@ mod rollover {
         wal.append(&entries(1, 7, 1)).unwrap();
         let segments = wal.segments();
         let spans: Vec<_> = segments.iter().map(|s| (s.first_index, s.last_index)).collect();
-        assert_eq!(spans, [(1, 3), (4, 6), (7, 7)], "[rollover] three entries per segment");
-        assert_eq!(segments[1].file_name, lab1::format::segment_file_name(4), "[rollover] named by first index");
+        distributed::invariant_eq!("rollover", spans, [(1, 3), (4, 6), (7, 7)], "three entries per segment");
+        distributed::invariant_eq!(
+            "rollover",
+            segments[1].file_name,
+            lab1::format::segment_file_name(4),
+            "named by first index",
+        );
         let names = fs.read_dir(Path::new(DIR)).unwrap();
-        assert_eq!(names, segments.iter().map(|s| s.file_name.clone()).collect::<Vec<_>>(), "one file per segment");
+        distributed::invariant_eq!(
+            "rollover",
+            names,
+            segments.iter().map(|s| s.file_name.clone()).collect::<Vec<_>>(),
+            "one file per segment",
+        );
     }
 
     #[test]
@@ -199,7 +287,13 @@ mod rollover {
         for entry in &appended {
             wal.append(std::slice::from_ref(entry)).unwrap();
         }
-        assert!(wal.segments().len() > 5);
+        distributed::invariant!(
+            "matching",
+            wal.segments().len() > 5,
+            "wal.segments().len() > 5: seen {:?} and {:?}",
+            wal.segments().len(),
+            5,
+        );
         assert_holds(&wal, &appended);
     }
 }
@@ -219,7 +313,7 @@ mod reopen {
         assert_holds(&wal, &appended);
         wal.append(&entries(26, 26, 1)).expect("[append-only] appending after a reopen continues the log");
         let (_, after) = reopen_after(&sim, CrashMode::Strict, options(300, SyncPolicy::EveryAppend));
-        assert_eq!(after.last_index(), 26);
+        distributed::invariant_eq!("durability", after.last_index(), 26, "after.last_index()");
     }
 }
 
@@ -232,7 +326,7 @@ mod truncate {
         let wal = open(&fs, options(200, SyncPolicy::EveryAppend));
         wal.append(&entries(1, 20, 1)).unwrap();
         wal.truncate_suffix(8).unwrap();
-        assert_eq!(wal.last_index(), 7);
+        distributed::invariant_eq!("matching", wal.last_index(), 7, "wal.last_index()");
         invariant!("matching", wal.entry(8).is_err(), "entry 8 is still readable after truncating from 8");
         let replacement = entries(8, 12, 2);
         wal.append(&replacement).unwrap();
@@ -240,7 +334,12 @@ mod truncate {
         let (_, after) = reopen_after(&sim, CrashMode::Strict, options(200, SyncPolicy::EveryAppend));
         assert_holds(&after, &replacement);
         let truncated = wal.truncate_suffix(0);
-        assert!(matches!(truncated, Err(WalError::TruncateCompacted { .. })), "{truncated:?}");
+        distributed::invariant_matches!(
+            "matching",
+            truncated,
+            Err(WalError::TruncateCompacted { .. }),
+            "{truncated:?}",
+        );
     }
 }
 
@@ -253,13 +352,23 @@ mod compact {
         let wal = open(&fs, options(144, SyncPolicy::EveryAppend));
         wal.append(&entries(1, 9, 1)).unwrap(); // segments 1-3, 4-6, 7-9
         wal.compact_prefix(5).unwrap();
-        assert_eq!(wal.first_index(), 6, "[prefix-compaction] the log starts after the snapshot");
-        assert!(matches!(wal.entry(5), Err(WalError::Compacted { .. })));
+        distributed::invariant_eq!("prefix-compaction", wal.first_index(), 6, "the log starts after the snapshot");
+        distributed::invariant_matches!(
+            "prefix-compaction",
+            wal.entry(5),
+            Err(WalError::Compacted { .. }),
+            "wal.entry(5)",
+        );
         assert_holds(&wal, &entries(6, 9, 1));
         let firsts: Vec<_> = wal.segments().iter().map(|s| s.first_index).collect();
-        assert_eq!(firsts, [4, 7], "[prefix-compaction] only the segment of 1-3 was wholly covered");
+        distributed::invariant_eq!("prefix-compaction", firsts, [4, 7], "only the segment of 1-3 was wholly covered");
         let truncated = wal.truncate_suffix(5);
-        assert!(matches!(truncated, Err(WalError::TruncateCompacted { from: 5, first_index: 6 })), "{truncated:?}");
+        distributed::invariant_matches!(
+            "prefix-compaction",
+            truncated,
+            Err(WalError::TruncateCompacted { from: 5, first_index: 6 }),
+            "{truncated:?}",
+        );
     }
 }
 
@@ -316,7 +425,7 @@ mod crash {
             },
             |disk, acked| {
                 let wal = Wal::open(Arc::new(disk.clone()), DIR, opts)
-                    .unwrap_or_else(|e| panic!("[torn-tail] recovery failed: {e}"));
+                    .unwrap_or_else(|e| distributed::fail!("torn-tail", "recovery failed: {e}"));
                 if !acked.is_empty() {
                     assert_holds(&wal, acked);
                 }
@@ -329,7 +438,12 @@ mod crash {
                 );
             },
         );
-        assert!(report.crash_points > 20, "the workload has {} steps", report.steps);
+        distributed::invariant!(
+            "ordered-recovery",
+            report.crash_points > 20,
+            "the workload has {} steps",
+            report.steps,
+        );
     }
 
     /// What the log promised around one operation: the state it was moving to (`Intent`),
@@ -409,7 +523,7 @@ mod crash {
             },
             |disk, events| {
                 let wal = Wal::open(Arc::new(disk.clone()), DIR, opts)
-                    .unwrap_or_else(|e| panic!("[{invariant}] the log does not open after this crash: {e}"));
+                    .unwrap_or_else(|e| distributed::fail!(invariant, "the log does not open after this crash: {e}"));
                 let acked_at = events.iter().rposition(|e| matches!(e, Event::Acked(_)));
                 let acked = match acked_at.map(|at| &events[at]) {
                     Some(Event::Acked(model)) => model.clone(),
@@ -438,8 +552,9 @@ mod crash {
                 );
                 let recovered: Vec<Entry> = (first..=last)
                     .map(|i| {
-                        wal.entry(i)
-                            .unwrap_or_else(|e| panic!("[durability] entry {i} of {first}..={last} is unreadable: {e}"))
+                        wal.entry(i).unwrap_or_else(|e| {
+                            distributed::fail!("durability", "entry {i} of {first}..={last} is unreadable: {e}",)
+                        })
                     })
                     .collect();
                 let agrees =
@@ -454,7 +569,7 @@ mod crash {
                 );
                 let term = recovered.last().map_or(1, |e| e.term).max(9);
                 wal.append(&[Entry::new(last + 1, term, b"after".to_vec())])
-                    .unwrap_or_else(|e| panic!("[{invariant}] the next append after recovery failed: {e}"));
+                    .unwrap_or_else(|e| distributed::fail!(invariant, "the next append after recovery failed: {e}"));
             },
         );
         eprintln!("explored {} crash points, {} disk images", report.crash_points, report.images_checked);
@@ -569,7 +684,7 @@ mod sync {
             match wal.append(std::slice::from_ref(&entry)) {
                 Ok(()) => return entry,
                 Err(WalError::NotContiguous { .. }) => continue,
-                Err(e) => panic!("append failed: {e}"),
+                Err(e) => distributed::fail!("group-commit", "append failed: {e}"),
             }
         }
     }
@@ -592,7 +707,7 @@ mod sync {
         });
         let mut acked = acked.into_inner().unwrap();
         acked.sort_by_key(|e| e.index);
-        assert_eq!(wal.last_index(), 40);
+        distributed::invariant_eq!("group-commit", wal.last_index(), 40, "wal.last_index()");
         let (_, after) = reopen_after(&sim, CrashMode::Strict, options(4096, SyncPolicy::GroupCommit));
         assert_holds(&after, &acked);
     }
@@ -609,7 +724,7 @@ mod sync {
         hold.hold_next_sync();
         let b_wrote = std::thread::scope(|scope| {
             let a = scope.spawn(|| wal.append(&entries(2, 2, 1)));
-            assert!(hold.wait_until_held(), "thread A's append never synced");
+            distributed::invariant!("group-commit", hold.wait_until_held(), "thread A's append never synced");
             let writes = hold.writes();
             let b = scope.spawn(|| wal.append(&entries(3, 3, 1)));
             let b_wrote = hold.wait_for_writes(writes + 1);
@@ -644,7 +759,12 @@ mod sync {
         wal.sync().unwrap();
         wal.append(&entries(4, 6, 1)).unwrap();
         let (_, after) = reopen_after(&sim, CrashMode::Strict, options(1 << 20, SyncPolicy::Never));
-        assert_eq!(after.last_index(), 3, "[durability] only the synced entries survive a strict crash");
+        distributed::invariant_eq!(
+            "durability",
+            after.last_index(),
+            3,
+            "only the synced entries survive a strict crash",
+        );
         assert_holds(&after, &synced);
     }
 }

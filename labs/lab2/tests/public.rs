@@ -103,16 +103,17 @@ fn flip(sim: &SimFs, name: &str, byte: u64) {
 }
 
 fn scan_ok(fs: &FsRef) -> LogReport {
-    scan(fs, DIR).unwrap_or_else(|e| panic!("scan failed: {e}"))
+    scan(fs, DIR).unwrap_or_else(|e| distributed::fail!("torn-tail", "scan failed: {e}"))
 }
 
 /// Opens the log with lab 1 and checks it holds exactly entries 1..=last as written.
 fn assert_holds_prefix(fs: &FsRef, last: u64) {
     let wal = Wal::open(Arc::clone(fs), DIR, WalOptions::default())
-        .unwrap_or_else(|e| panic!("[torn-tail] lab 1 cannot open the log after recovery: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("torn-tail", "lab 1 cannot open the log after recovery: {e}"));
     invariant!("ordered-recovery", wal.last_index() == last, "the log ends at {}, expected {last}", wal.last_index());
     for index in 1..=last {
-        let got = wal.entry(index).unwrap_or_else(|e| panic!("[durability] entry {index} is unreadable: {e}"));
+        let got =
+            wal.entry(index).unwrap_or_else(|e| distributed::fail!("durability", "entry {index} is unreadable: {e}",));
         invariant!("checksum", got == entry(index), "entry {index} reads back as {got:?}");
     }
 }
@@ -127,21 +128,41 @@ mod verify {
         other.write_all_at(0, b"not a segment").unwrap();
         let report = scan_ok(&fs);
         invariant!("checksum", report.damage.is_empty(), "a clean log has no damage, found {:?}", report.damage);
-        assert!(report.is_clean());
-        assert_eq!((report.first_index, report.last_consistent_index, report.last_seen_index), (1, 9, 9));
+        distributed::invariant!("on-disk-format", report.is_clean(), "expected report.is_clean()");
+        distributed::invariant_eq!(
+            "on-disk-format",
+            (report.first_index, report.last_consistent_index, report.last_seen_index),
+            (1, 9, 9),
+            "(report.first_index, report.last_consistent_index, report.last_seen_index)",
+        );
         let spans: Vec<_> =
             report.segments.iter().map(|s| (s.file_name.as_str(), s.first_index, s.last_index, s.records)).collect();
-        assert_eq!(
+        distributed::invariant_eq!(
+            "on-disk-format",
             spans,
             [(SEG1, 1, 3, 3), (SEG4, 4, 6, 3), (SEG7, 7, 9, 3)],
-            "[on-disk-format] one report per segment"
+            "one report per segment",
         );
         let seg4 = &report.segments[1];
-        assert_eq!(seg4.terms, Some((1, 2)), "[on-disk-format] the first and last terms of segment 4");
-        assert_eq!((seg4.valid_len, seg4.file_len), (144, 144));
-        assert!(report.segments[0].log_start && !seg4.log_start, "[on-disk-format] only segment 1 is flagged");
+        distributed::invariant_eq!("on-disk-format", seg4.terms, Some((1, 2)), "the first and last terms of segment 4");
+        distributed::invariant_eq!(
+            "on-disk-format",
+            (seg4.valid_len, seg4.file_len),
+            (144, 144),
+            "(seg4.valid_len, seg4.file_len)",
+        );
+        distributed::invariant!(
+            "on-disk-format",
+            report.segments[0].log_start && !seg4.log_start,
+            "only segment 1 is flagged",
+        );
         let empty = scan(&fs, "no-such-dir").expect("a missing directory is an empty log");
-        assert_eq!((empty.segments.len(), empty.first_index, empty.last_consistent_index), (0, 1, 0));
+        distributed::invariant_eq!(
+            "on-disk-format",
+            (empty.segments.len(), empty.first_index, empty.last_consistent_index),
+            (0, 1, 0),
+            "(empty.segments.len(), empty.first_index, empty.last_consistent_index)",
+        );
     }
 
     #[test]
@@ -151,11 +172,18 @@ mod verify {
         let report = scan_ok(&fs);
         match report.damage.as_slice() {
             [Damage::Corrupt { file, offset: 64, index: 5, .. }] if file == SEG4 => {}
-            other => panic!("[checksum] expected Corrupt in {SEG4} at offset 64 (entry 5), found {other:?}"),
+            other => {
+                distributed::fail!("checksum", "expected Corrupt in {SEG4} at offset 64 (entry 5), found {other:?}",)
+            }
         }
-        assert_eq!(report.worst(), Some(DamageClass::Corruption));
-        assert_eq!((report.last_consistent_index, report.last_seen_index), (4, 9), "[checksum] consistent up to 4");
-        assert_eq!(report.lost(), Some(5..=9));
+        distributed::invariant_eq!("checksum", report.worst(), Some(DamageClass::Corruption), "report.worst()");
+        distributed::invariant_eq!(
+            "checksum",
+            (report.last_consistent_index, report.last_seen_index),
+            (4, 9),
+            "consistent up to 4",
+        );
+        distributed::invariant_eq!("checksum", report.lost(), Some(5..=9), "report.lost()");
     }
 
     #[test]
@@ -169,7 +197,7 @@ mod verify {
             "a flipped bit in the header of {SEG4}: found {:?}",
             report.damage
         );
-        assert_eq!(report.last_consistent_index, 3);
+        distributed::invariant_eq!("checksum", report.last_consistent_index, 3, "report.last_consistent_index");
 
         let (_, fs) = three_segments();
         fs.remove_file(&path(SEG4)).unwrap();
@@ -180,7 +208,12 @@ mod verify {
             "segment 4 is missing: expected a Gap at {SEG7} (expected 4, found 7), found {:?}",
             report.damage
         );
-        assert_eq!((report.last_consistent_index, report.last_seen_index), (3, 9));
+        distributed::invariant_eq!(
+            "checksum",
+            (report.last_consistent_index, report.last_seen_index),
+            (3, 9),
+            "(report.last_consistent_index, report.last_seen_index)",
+        );
     }
 }
 
@@ -194,10 +227,12 @@ mod classify {
         let report = scan_ok(&fs);
         match report.damage.as_slice() {
             [Damage::TornTail { file, offset: 104, bytes: 30, .. }] if file == SEG7 => {}
-            other => panic!("[torn-tail] expected TornTail in {SEG7} at offset 104, 30 bytes, found {other:?}"),
+            other => {
+                distributed::fail!("torn-tail", "expected TornTail in {SEG7} at offset 104, 30 bytes, found {other:?}",)
+            }
         }
-        assert_eq!(report.worst(), Some(DamageClass::Tail));
-        assert_eq!(report.last_consistent_index, 8);
+        distributed::invariant_eq!("torn-tail", report.worst(), Some(DamageClass::Tail), "report.worst()");
+        distributed::invariant_eq!("torn-tail", report.last_consistent_index, 8, "report.last_consistent_index");
     }
 
     #[test]
@@ -207,12 +242,18 @@ mod classify {
         let report = scan_ok(&fs);
         match report.damage.as_slice() {
             [Damage::Corrupt { file, offset: 24, index: 7, .. }] if file == SEG7 => {}
-            other => panic!(
-                "[checksum] entry 7 is damaged but entries 8 and 9 follow intact: expected Corrupt in {SEG7} at \
-                 offset 24, found {other:?} (a torn tail is only what nothing valid follows)"
+            other => distributed::fail!(
+                "checksum",
+                "entry 7 is damaged but entries 8 and 9 follow intact: expected Corrupt in {SEG7} at \
+                 offset 24, found {other:?} (a torn tail is only what nothing valid follows)",
             ),
         }
-        assert_eq!((report.last_consistent_index, report.last_seen_index), (6, 9));
+        distributed::invariant_eq!(
+            "checksum",
+            (report.last_consistent_index, report.last_seen_index),
+            (6, 9),
+            "(report.last_consistent_index, report.last_seen_index)",
+        );
     }
 
     #[test]
@@ -226,8 +267,8 @@ mod classify {
             "600 zeros after the last record: expected one ZeroedTail at 144, found {:?}",
             report.damage
         );
-        assert!(report.is_clean(), "zeros are never a record: nothing is lost");
-        assert_eq!(report.last_consistent_index, 9);
+        distributed::invariant!("torn-tail", report.is_clean(), "zeros are never a record: nothing is lost");
+        distributed::invariant_eq!("torn-tail", report.last_consistent_index, 9, "report.last_consistent_index");
 
         let (sim, fs) = three_segments();
         sim.overwrite(path(SEG7), 64, &[0; 40]).unwrap(); // entry 8 zeroed, entry 9 intact after it
@@ -316,9 +357,9 @@ fn check_nothing_lost_and_recovery_completes(disk: &SimFs) {
         "{SEG7} is neither in the log nor set aside whole: {names:?}"
     );
     let recovery = recover(&fs, DIR, RecoveryMode::TolerateAnyCorruption)
-        .unwrap_or_else(|e| panic!("[ordered-recovery] recovery run again after the crash failed: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("ordered-recovery", "recovery run again after the crash failed: {e}"));
     let wal = Wal::open(Arc::clone(&fs), DIR, WalOptions::default())
-        .unwrap_or_else(|e| panic!("[ordered-recovery] lab 1 cannot open the log after recovery: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("ordered-recovery", "lab 1 cannot open the log after recovery: {e}"));
     invariant!(
         "ordered-recovery",
         wal.last_index() >= 4 && wal.last_index() == recovery.last_index,
@@ -327,7 +368,8 @@ fn check_nothing_lost_and_recovery_completes(disk: &SimFs) {
         recovery.last_index
     );
     for index in 1..=wal.last_index() {
-        let got = wal.entry(index).unwrap_or_else(|e| panic!("[durability] entry {index} is unreadable: {e}"));
+        let got =
+            wal.entry(index).unwrap_or_else(|e| distributed::fail!("durability", "entry {index} is unreadable: {e}",));
         invariant!("ordered-recovery", got == entry(index), "entry {index} reads back as {got:?}");
     }
 }
@@ -351,7 +393,10 @@ mod recover {
                 if acked.last() == Some(&"recovered") {
                     let fs: FsRef = Arc::new(disk.clone());
                     let wal = Wal::open(fs, DIR, WalOptions::default()).unwrap_or_else(|e| {
-                        panic!("[durability] recovery returned, but after a crash the log does not open: {e}")
+                        distributed::fail!(
+                            "durability",
+                            "recovery returned, but after a crash the log does not open: {e}",
+                        )
                     });
                     invariant!(
                         "durability",
@@ -376,18 +421,24 @@ mod recover {
         let recovery =
             recover(&fs, DIR, RecoveryMode::default()).expect("[torn-tail] the default mode cuts a torn tail");
         let kept = format!("{SEG7}.broken");
-        assert_eq!(
+        distributed::invariant_eq!(
+            "torn-tail",
             recovery.actions,
             [Action::Cut { file: SEG7.into(), offset: 104, bytes: 26, kept: kept.clone() }],
-            "[torn-tail] one cut, at the end of entry 8, copied to {kept}"
+            "one cut, at the end of entry 8, copied to {kept}",
         );
-        assert_eq!(recovery.last_index, 8);
+        distributed::invariant_eq!("torn-tail", recovery.last_index, 8, "recovery.last_index");
         invariant!(
             "torn-tail",
             sim.contents(path(&kept)).unwrap_or_default() == cut_bytes,
             "{kept} must hold exactly the 26 bytes that were cut"
         );
-        assert_eq!(sim.contents(path(SEG7)).unwrap().len(), 104, "[torn-tail] the segment ends after entry 8");
+        distributed::invariant_eq!(
+            "torn-tail",
+            sim.contents(path(SEG7)).unwrap().len(),
+            104,
+            "the segment ends after entry 8",
+        );
         assert_holds_prefix(&fs, 8);
         let wal = Wal::open(Arc::clone(&fs), DIR, WalOptions::default()).unwrap();
         wal.append(&[entry(9)]).expect("[torn-tail] the next append works");
@@ -400,7 +451,11 @@ mod recover {
         let before = sim.listing();
         match recover(&fs, DIR, RecoveryMode::TolerateTailCorruption) {
             Err(error @ RepairError::Refused { .. }) => {
-                assert!(error.to_string().starts_with("[checksum]"), "the error names the invariant: {error}");
+                distributed::invariant!(
+                    "checksum",
+                    error.to_string().starts_with("[checksum]"),
+                    "the error names the invariant: {error}",
+                );
                 let RepairError::Refused { report, .. } = error else { unreachable!() };
                 invariant!(
                     "checksum",
@@ -409,7 +464,10 @@ mod recover {
                     report.damage
                 );
             }
-            other => panic!("[checksum] corruption in a sealed segment must be refused by default, got {other:?}"),
+            other => distributed::fail!(
+                "checksum",
+                "corruption in a sealed segment must be refused by default, got {other:?}",
+            ),
         }
         invariant!("checksum", sim.listing() == before, "a refused recovery changed the disk");
     }
@@ -425,12 +483,17 @@ mod recover {
             matches!(result, Err(RepairError::Refused { mode: RecoveryMode::AbsoluteConsistency, .. })),
             "AbsoluteConsistency must refuse a torn tail, got {result:?}"
         );
-        assert_eq!(sim.listing(), before, "[torn-tail] a refused recovery changed the disk");
+        distributed::invariant_eq!("torn-tail", sim.listing(), before, "a refused recovery changed the disk");
 
         let (sim, fs) = three_segments();
         sim.overwrite(path(SEG7), 144, &[0; 100]).unwrap();
         let recovery = recover(&fs, DIR, RecoveryMode::AbsoluteConsistency).expect("zeros are a clean end");
-        assert_eq!(recovery.actions, [Action::TrimmedZeros { file: SEG7.into(), offset: 144, bytes: 100 }]);
+        distributed::invariant_eq!(
+            "torn-tail",
+            recovery.actions,
+            [Action::TrimmedZeros { file: SEG7.into(), offset: 144, bytes: 100 }],
+            "recovery.actions",
+        );
         assert_holds_prefix(&fs, 9);
     }
 
@@ -440,16 +503,23 @@ mod recover {
         let seg7 = sim.contents(path(SEG7)).unwrap();
         flip(&sim, SEG4, 64 + 4); // the checksum of entry 5
         let recovery = recover(&fs, DIR, RecoveryMode::TolerateAnyCorruption).expect("TolerateAny always recovers");
-        assert_eq!(recovery.report.lost(), Some(5..=9), "[durability] the report says what is lost");
-        assert_eq!(recovery.last_index, 4, "[ordered-recovery] the log is cut back to entry 4");
-        assert_eq!(
+        distributed::invariant_eq!("durability", recovery.report.lost(), Some(5..=9), "the report says what is lost");
+        distributed::invariant_eq!("ordered-recovery", recovery.last_index, 4, "the log is cut back to entry 4");
+        distributed::invariant_eq!(
+            "ordered-recovery",
             recovery.actions,
             [
                 Action::Cut { file: SEG4.into(), offset: 64, bytes: 80, kept: format!("{SEG4}.broken") },
                 Action::SetAside { file: SEG7.into(), kept: format!("{SEG7}.broken") },
-            ]
+            ],
+            "recovery.actions",
         );
-        assert_eq!(sim.contents(path(&format!("{SEG7}.broken"))).unwrap(), seg7, "the set-aside segment is intact");
+        distributed::invariant_eq!(
+            "ordered-recovery",
+            sim.contents(path(&format!("{SEG7}.broken"))).unwrap(),
+            seg7,
+            "the set-aside segment is intact",
+        );
         assert_holds_prefix(&fs, 4);
     }
 }
@@ -472,15 +542,16 @@ mod repair {
         flip(&sim, SEG4, 64 + 30);
         let report = scan_ok(&fs);
         let outcome = repair_from_peer(&fs, DIR, &report, &TestPeer(log_entries()), WalOptions::default())
-            .unwrap_or_else(|e| panic!("repair failed: {e}"));
-        assert_eq!(
+            .unwrap_or_else(|e| distributed::fail!("durability", "repair failed: {e}"));
+        distributed::invariant_eq!(
+            "ordered-recovery",
             (outcome.rollback.last_index, outcome.fetched.clone()),
             (4, 5..10),
-            "[ordered-recovery] rolled back to 4, fetched 5..10"
+            "rolled back to 4, fetched 5..10",
         );
-        assert_eq!(outcome.last_index, 9);
+        distributed::invariant_eq!("durability", outcome.last_index, 9, "outcome.last_index");
         assert_holds_prefix(&fs, 9);
-        assert!(scan_ok(&fs).is_clean(), "[checksum] the repaired log scans clean");
+        distributed::invariant!("checksum", scan_ok(&fs).is_clean(), "the repaired log scans clean");
         let after = Arc::new(sim.crash(CrashMode::Strict)) as FsRef;
         assert_holds_prefix(&after, 9);
     }
@@ -502,7 +573,10 @@ mod repair {
                 if acked.last() == Some(&"repaired") {
                     let fs: FsRef = Arc::new(disk.clone());
                     let wal = Wal::open(fs, DIR, WalOptions::default()).unwrap_or_else(|e| {
-                        panic!("[durability] repair returned, but after a crash the log does not open: {e}")
+                        distributed::fail!(
+                            "durability",
+                            "repair returned, but after a crash the log does not open: {e}",
+                        )
                     });
                     invariant!(
                         "durability",
@@ -537,9 +611,13 @@ mod repair {
             lie(&mut entries);
             match repair_from_peer(&fs, DIR, &report, &TestPeer(entries), WalOptions::default()) {
                 Err(error @ RepairError::PeerMismatch { .. }) => {
-                    assert!(error.to_string().starts_with("[matching]"), "the error names the invariant: {error}")
+                    distributed::invariant!(
+                        "matching",
+                        error.to_string().starts_with("[matching]"),
+                        "the error names the invariant: {error}",
+                    )
                 }
-                other => panic!("[matching] a peer that {what} must be refused, got {other:?}"),
+                other => distributed::fail!("matching", "a peer that {what} must be refused, got {other:?}"),
             }
             invariant!("matching", sim.listing() == before, "a peer that {what} was refused, but the disk changed");
         }

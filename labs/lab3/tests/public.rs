@@ -34,12 +34,12 @@ fn open(fs: &FsRef, keep: usize) -> SnapshotStore {
 fn reopen_after(sim: &SimFs, mode: CrashMode, keep: usize) -> (SimFs, SnapshotStore) {
     let disk = sim.crash(mode);
     let store = SnapshotStore::open(Arc::new(disk.clone()), DIR, StoreOptions { keep })
-        .unwrap_or_else(|e| panic!("[atomic-write] reopening after a {mode} crash failed: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("atomic-write", "reopening after a {mode} crash failed: {e}"));
     (disk, store)
 }
 
 fn latest(store: &SnapshotStore) -> Option<Snapshot> {
-    store.latest().unwrap_or_else(|e| panic!("[durability] latest() failed: {e}"))
+    store.latest().unwrap_or_else(|e| distributed::fail!("durability", "latest() failed: {e}"))
 }
 
 fn files(fs: &SimFs) -> Vec<String> {
@@ -54,17 +54,37 @@ mod format {
     fn a_snapshot_file_follows_the_byte_table() {
         let snap = Snapshot { meta: meta(7, 2), data: b"state".to_vec() };
         let bytes = snap_format::encode_snapshot(&snap);
-        assert_eq!(bytes.len(), 36 + 5 + 4, "[on-disk-format] header, data, footer");
-        assert_eq!(&bytes[0..8], b"RSMSNP01", "[on-disk-format] the file starts with the magic");
-        assert_eq!(&bytes[8..16], &7u64.to_le_bytes(), "[on-disk-format] then the last index");
-        assert_eq!(&bytes[16..24], &2u64.to_le_bytes(), "[on-disk-format] then the last term");
-        assert_eq!(&bytes[24..32], &5u64.to_le_bytes(), "[on-disk-format] then the data's length");
-        assert_eq!(&bytes[32..36], &crc32fast::hash(&bytes[..32]).to_le_bytes(), "[on-disk-format] header CRC");
-        assert_eq!(&bytes[36..41], b"state", "[on-disk-format] then the data");
-        assert_eq!(&bytes[41..], &crc32fast::hash(&bytes[..41]).to_le_bytes(), "[on-disk-format] file CRC");
-        assert_eq!(snap_format::decode_snapshot(&bytes), Ok(snap));
+        distributed::invariant_eq!("on-disk-format", bytes.len(), 36 + 5 + 4, "header, data, footer");
+        distributed::invariant_eq!("on-disk-format", &bytes[0..8], b"RSMSNP01", "the file starts with the magic");
+        distributed::invariant_eq!("on-disk-format", &bytes[8..16], &7u64.to_le_bytes(), "then the last index");
+        distributed::invariant_eq!("on-disk-format", &bytes[16..24], &2u64.to_le_bytes(), "then the last term");
+        distributed::invariant_eq!("on-disk-format", &bytes[24..32], &5u64.to_le_bytes(), "then the data's length");
+        distributed::invariant_eq!(
+            "on-disk-format",
+            &bytes[32..36],
+            &crc32fast::hash(&bytes[..32]).to_le_bytes(),
+            "header CRC",
+        );
+        distributed::invariant_eq!("on-disk-format", &bytes[36..41], b"state", "then the data");
+        distributed::invariant_eq!(
+            "on-disk-format",
+            &bytes[41..],
+            &crc32fast::hash(&bytes[..41]).to_le_bytes(),
+            "file CRC",
+        );
+        distributed::invariant_eq!(
+            "on-disk-format",
+            snap_format::decode_snapshot(&bytes),
+            Ok(snap),
+            "snap_format::decode_snapshot(&bytes)",
+        );
         let header = SnapshotHeader::decode(&bytes).unwrap();
-        assert_eq!((header.meta, header.data_len), (meta(7, 2), 5));
+        distributed::invariant_eq!(
+            "on-disk-format",
+            (header.meta, header.data_len),
+            (meta(7, 2), 5),
+            "(header.meta, header.data_len)",
+        );
     }
 
     #[test]
@@ -81,30 +101,53 @@ mod format {
             );
         }
         for cut in 0..bytes.len() {
-            assert!(
-                matches!(snap_format::decode_snapshot(&bytes[..cut]), Err(FormatError::Truncated { .. })),
-                "[checksum] a file cut at byte {cut} is reported as truncated"
+            distributed::invariant_matches!(
+                "checksum",
+                snap_format::decode_snapshot(&bytes[..cut]),
+                Err(FormatError::Truncated { .. }),
+                "a file cut at byte {cut} is reported as truncated",
             );
         }
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(matches!(snap_format::decode_snapshot(&longer), Err(FormatError::TrailingBytes { extra: 1 })));
+        distributed::invariant_matches!(
+            "checksum",
+            snap_format::decode_snapshot(&longer),
+            Err(FormatError::TrailingBytes { extra: 1 }),
+            "snap_format::decode_snapshot(&longer)",
+        );
     }
 
     #[test]
     fn names_sort_by_term_then_index() {
-        assert_eq!(snap_format::snapshot_file_name(meta(0x2a, 3)), "0000000000000003-000000000000002a.snap");
-        assert_eq!(snap_format::parse_snapshot_file_name("0000000000000003-000000000000002a.snap"), Some(meta(42, 3)));
+        distributed::invariant_eq!(
+            "on-disk-format",
+            snap_format::snapshot_file_name(meta(0x2a, 3)),
+            "0000000000000003-000000000000002a.snap",
+            "snap_format::snapshot_file_name(meta(0x2a, 3))",
+        );
+        distributed::invariant_eq!(
+            "on-disk-format",
+            snap_format::parse_snapshot_file_name("0000000000000003-000000000000002a.snap"),
+            Some(meta(42, 3)),
+            "snap_format::parse_snapshot_file_name(\"0000000000000003-000000000000002a.snap\")",
+        );
         for not_a_snapshot in ["3-2a.snap", "0000000000000003-000000000000002a.snap.tmp", "x.snap.broken", "snap"] {
-            assert_eq!(snap_format::parse_snapshot_file_name(not_a_snapshot), None, "{not_a_snapshot:?}");
+            distributed::invariant_eq!(
+                "on-disk-format",
+                snap_format::parse_snapshot_file_name(not_a_snapshot),
+                None,
+                "{not_a_snapshot:?}",
+            );
         }
         let order = [meta(9, 1), meta(10, 1), meta(3, 2), meta(0x100, 2)];
         for pair in order.windows(2) {
-            assert!(
+            distributed::invariant!(
+                "on-disk-format",
                 snap_format::snapshot_file_name(pair[0]) < snap_format::snapshot_file_name(pair[1]),
-                "[on-disk-format] {:?} sorts before {:?}",
+                "{:?} sorts before {:?}",
                 pair[0],
-                pair[1]
+                pair[1],
             );
         }
     }
@@ -117,8 +160,8 @@ mod save {
     fn an_empty_store_has_no_snapshot() {
         let (_, fs) = sim_disk(lab_seed(1));
         let store = open(&fs, 2);
-        assert_eq!(latest(&store), None);
-        assert_eq!(store.list(), vec![]);
+        distributed::invariant_eq!("durability", latest(&store), None, "latest(&store)");
+        distributed::invariant_eq!("durability", store.list(), vec![], "store.list()");
     }
 
     #[test]
@@ -130,7 +173,7 @@ mod save {
         store.save(&first).unwrap();
         store.save(&second).unwrap();
         invariant!("durability", latest(&store) == Some(second.clone()), "latest() is not the last snapshot saved");
-        assert_eq!(store.list(), vec![second.meta, first.meta], "newest first");
+        distributed::invariant_eq!("durability", store.list(), vec![second.meta, first.meta], "newest first");
         let (_, after) = reopen_after(&sim, CrashMode::Strict, 2);
         invariant!("durability", latest(&after) == Some(second), "the snapshot saved last is lost after a power cut");
     }
@@ -142,14 +185,21 @@ mod save {
         store.save(&snapshot(10, 2, 64)).unwrap();
         for stale in [snapshot(10, 2, 64), snapshot(9, 2, 64), snapshot(12, 1, 64)] {
             let refused = store.save(&stale);
-            assert!(
-                matches!(refused, Err(SnapshotError::OutOfDate { .. })),
+            distributed::invariant_matches!(
+                "prefix-compaction",
+                refused,
+                Err(SnapshotError::OutOfDate { .. }),
                 "saving {:?} after {:?}: {refused:?}",
                 stale.meta,
-                meta(10, 2)
+                meta(10, 2),
             );
         }
-        assert_eq!(store.list(), vec![meta(10, 2)], "a refused save changes nothing");
+        distributed::invariant_eq!(
+            "prefix-compaction",
+            store.list(),
+            vec![meta(10, 2)],
+            "a refused save changes nothing",
+        );
     }
 }
 
@@ -171,7 +221,7 @@ mod crash {
             },
             |disk, acked| {
                 let store = SnapshotStore::open(Arc::new(disk.clone()), DIR, StoreOptions { keep: 2 })
-                    .unwrap_or_else(|e| panic!("[atomic-write] recovery failed: {e}"));
+                    .unwrap_or_else(|e| distributed::fail!("atomic-write", "recovery failed: {e}"));
                 let found = latest(&store);
                 match acked.last() {
                     Some(last) if *last == new => {
@@ -192,7 +242,7 @@ mod crash {
                 }
             },
         );
-        assert!(report.crash_points > 8, "the workload has {} steps", report.steps);
+        distributed::invariant!("atomic-write", report.crash_points > 8, "the workload has {} steps", report.steps);
     }
 
     #[test]
@@ -213,7 +263,7 @@ mod crash {
             },
             |disk, acked| {
                 let store = SnapshotStore::open(Arc::new(disk.clone()), DIR, StoreOptions { keep: 1 })
-                    .unwrap_or_else(|e| panic!("[atomic-write] recovery failed: {e}"));
+                    .unwrap_or_else(|e| distributed::fail!("atomic-write", "recovery failed: {e}"));
                 let found = latest(&store).map(|s| s.meta);
                 let in_flight = saves.get(acked.len()).map(|s| s.meta);
                 match acked.last() {
@@ -240,7 +290,7 @@ mod crash {
                 }
             },
         );
-        assert!(report.images_checked > 3 * report.crash_points, "{report:?}");
+        distributed::invariant!("atomic-write", report.images_checked > 3 * report.crash_points, "{report:?}");
     }
 }
 
@@ -254,10 +304,15 @@ mod retention {
         for k in 1..=6 {
             store.save(&snapshot(10 * k, 1, 100)).unwrap();
         }
-        assert_eq!(store.list(), vec![meta(60, 1), meta(50, 1), meta(40, 1)], "[prefix-compaction] newest three");
+        distributed::invariant_eq!(
+            "prefix-compaction",
+            store.list(),
+            vec![meta(60, 1), meta(50, 1), meta(40, 1)],
+            "newest three",
+        );
         let (disk, _) = reopen_after(&sim, CrashMode::Strict, 3);
         let names = files(&disk);
-        assert_eq!(names.len(), 3, "[prefix-compaction] older snapshot files are removed: {names:?}");
+        distributed::invariant_eq!("prefix-compaction", names.len(), 3, "older snapshot files are removed: {names:?}");
     }
 }
 

@@ -41,7 +41,7 @@ fn options(sync: SyncPolicy) -> ReplicaOptions {
 
 fn open(fs: &FsRef, sync: SyncPolicy) -> Kv {
     Replica::open(Arc::clone(fs), DIR, options(sync), KvStore::new())
-        .unwrap_or_else(|e| panic!("[recovery-equivalence] opening the replica failed: {e}"))
+        .unwrap_or_else(|e| distributed::fail!("recovery-equivalence", "opening the replica failed: {e}"))
 }
 
 /// Fails the test naming `invariant`, where a value is expected (a `match` arm).
@@ -232,32 +232,69 @@ mod kv {
     #[test]
     fn commands_return_the_outputs_their_documentation_gives() {
         let mut kv = KvStore::new();
-        assert_eq!(
+        distributed::invariant_eq!(
+            "determinism",
             run(&mut kv, 1, put("a", b"1")),
             Output::Previous(None),
-            "[determinism] a put returns the previous value"
+            "a put returns the previous value",
         );
-        assert_eq!(run(&mut kv, 2, put("a", b"2")), Output::Previous(Some(b"1".to_vec())), "[determinism] put");
-        assert_eq!(run(&mut kv, 3, Op::Delete { key: "a".into() }), Output::Previous(Some(b"2".to_vec())));
-        assert_eq!(run(&mut kv, 4, Op::Delete { key: "a".into() }), Output::Previous(None), "[determinism] delete");
-        assert_eq!(run(&mut kv, 5, incr("n", 5)), Output::Counter(5), "[determinism] a missing counter counts as 0");
-        assert_eq!(run(&mut kv, 6, incr("n", -7)), Output::Counter(-2), "[determinism] increment adds");
-        assert_eq!(kv.get("n"), Some(&(-2i64).to_le_bytes()[..]), "[determinism] a counter is 8 bytes, little-endian");
-        assert_eq!(run(&mut kv, 7, Op::Noop), Output::Done, "[determinism] a no-op returns Done");
+        distributed::invariant_eq!(
+            "determinism",
+            run(&mut kv, 2, put("a", b"2")),
+            Output::Previous(Some(b"1".to_vec())),
+            "put",
+        );
+        distributed::invariant_eq!(
+            "determinism",
+            run(&mut kv, 3, Op::Delete { key: "a".into() }),
+            Output::Previous(Some(b"2".to_vec())),
+            "run(&mut kv, 3, Op::Delete {{ key: \"a\".into() }})",
+        );
+        distributed::invariant_eq!(
+            "determinism",
+            run(&mut kv, 4, Op::Delete { key: "a".into() }),
+            Output::Previous(None),
+            "delete",
+        );
+        distributed::invariant_eq!(
+            "determinism",
+            run(&mut kv, 5, incr("n", 5)),
+            Output::Counter(5),
+            "a missing counter counts as 0",
+        );
+        distributed::invariant_eq!(
+            "determinism",
+            run(&mut kv, 6, incr("n", -7)),
+            Output::Counter(-2),
+            "increment adds",
+        );
+        distributed::invariant_eq!(
+            "determinism",
+            kv.get("n"),
+            Some(&(-2i64).to_le_bytes()[..]),
+            "a counter is 8 bytes, little-endian",
+        );
+        distributed::invariant_eq!("determinism", run(&mut kv, 7, Op::Noop), Output::Done, "a no-op returns Done");
         let batch = Op::Batch(vec![
             Write::Put { key: "x".into(), value: b"1".to_vec() },
             Write::Put { key: "y".into(), value: b"2".to_vec() },
             Write::Delete { key: "x".into() },
         ]);
-        assert_eq!(run(&mut kv, 8, batch), Output::Done, "[determinism] a batch returns Done");
-        assert_eq!((kv.get("x"), kv.get("y")), (None, Some(&b"2"[..])), "[determinism] a batch's writes, in order");
+        distributed::invariant_eq!("determinism", run(&mut kv, 8, batch), Output::Done, "a batch returns Done");
+        distributed::invariant_eq!(
+            "determinism",
+            (kv.get("x"), kv.get("y")),
+            (None, Some(&b"2"[..])),
+            "a batch's writes, in order",
+        );
         let entries: Vec<(&str, &[u8])> = kv.iter().collect();
-        assert_eq!(
+        distributed::invariant_eq!(
+            "determinism",
             entries,
             [("n", &(-2i64).to_le_bytes()[..]), ("y", &b"2"[..])],
-            "[determinism] iter is in key order"
+            "iter is in key order",
         );
-        assert_eq!(kv.len(), 2);
+        distributed::invariant_eq!("determinism", kv.len(), 2, "kv.len()");
 
         // Refusals are answers: deterministic, and nothing changes.
         run(&mut kv, 9, put("s", b"not a counter"));
@@ -269,7 +306,12 @@ mod kv {
         invariant!("determinism", kv.snapshot().expect("snapshot") == before, "a rejected command changed the state");
         // The leader's no-op entry has empty data.
         let done = kv.apply(&[]).expect("empty data is a no-op entry");
-        assert_eq!(Output::decode(&done), Ok(Output::Done), "[determinism] an empty entry returns Done");
+        distributed::invariant_eq!(
+            "determinism",
+            Output::decode(&done),
+            Ok(Output::Done),
+            "an empty entry returns Done",
+        );
     }
 
     #[test]
@@ -303,7 +345,7 @@ mod kv {
     #[test]
     fn log_time_comes_from_the_entries_and_never_goes_back() {
         let mut kv = KvStore::new();
-        assert_eq!(kv.log_time(), 0, "[determinism] log time starts at 0");
+        distributed::invariant_eq!("determinism", kv.log_time(), 0, "log time starts at 0");
         run(&mut kv, 500, put("a", b"1"));
         invariant!("determinism", kv.log_time() == 500, "log time is {} after a command stamped 500", kv.log_time());
         run(&mut kv, 300, put("a", b"2"));
@@ -326,13 +368,17 @@ mod kv {
         let mut kv = KvStore::new();
         run(&mut kv, 7, put("a", b"1"));
         let before = kv.clone();
-        assert!(
-            matches!(kv.apply(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"), Err(KvError::BadCommand(_))),
-            "[determinism] data that is not a command is BadCommand"
+        distributed::invariant_matches!(
+            "determinism",
+            kv.apply(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"),
+            Err(KvError::BadCommand(_)),
+            "data that is not a command is BadCommand",
         );
-        assert!(
-            matches!(kv.restore(b"\xff\xff\xff"), Err(KvError::BadImage(_))),
-            "[determinism] a bad image is BadImage"
+        distributed::invariant_matches!(
+            "determinism",
+            kv.restore(b"\xff\xff\xff"),
+            Err(KvError::BadImage(_)),
+            "a bad image is BadImage",
         );
         invariant!("determinism", kv == before, "a refused entry or image changed the state");
     }
@@ -347,16 +393,26 @@ mod format {
     fn a_record_follows_the_byte_table() {
         let state = HardState { term: 7, vote: Some(3), commit: 42 };
         let bytes = encode_hard_state(&state);
-        assert_eq!(&bytes[0..8], b"RSMHST01", "[on-disk-format] the record starts with the magic");
-        assert_eq!(&bytes[8..16], &7u64.to_le_bytes(), "[on-disk-format] then the term");
-        assert_eq!(&bytes[16..20], &1u32.to_le_bytes(), "[on-disk-format] then the vote flag");
-        assert_eq!(&bytes[20..28], &3u64.to_le_bytes(), "[on-disk-format] then the vote");
-        assert_eq!(&bytes[28..36], &42u64.to_le_bytes(), "[on-disk-format] then the commit index");
-        assert_eq!(&bytes[36..40], &crc32fast::hash(&bytes[..36]).to_le_bytes(), "[on-disk-format] then the CRC");
-        assert_eq!(decode_hard_state(&bytes), Ok(state), "[on-disk-format] the record decodes");
+        distributed::invariant_eq!("on-disk-format", &bytes[0..8], b"RSMHST01", "the record starts with the magic");
+        distributed::invariant_eq!("on-disk-format", &bytes[8..16], &7u64.to_le_bytes(), "then the term");
+        distributed::invariant_eq!("on-disk-format", &bytes[16..20], &1u32.to_le_bytes(), "then the vote flag");
+        distributed::invariant_eq!("on-disk-format", &bytes[20..28], &3u64.to_le_bytes(), "then the vote");
+        distributed::invariant_eq!("on-disk-format", &bytes[28..36], &42u64.to_le_bytes(), "then the commit index");
+        distributed::invariant_eq!(
+            "on-disk-format",
+            &bytes[36..40],
+            &crc32fast::hash(&bytes[..36]).to_le_bytes(),
+            "then the CRC",
+        );
+        distributed::invariant_eq!("on-disk-format", decode_hard_state(&bytes), Ok(state), "the record decodes");
         let none = encode_hard_state(&HardState { term: 1, vote: None, commit: 0 });
-        assert_eq!(&none[16..28], &[0u8; 12], "[on-disk-format] no vote: flag 0 and vote 0");
-        assert_eq!(decode_hard_state(&none), Ok(HardState { term: 1, vote: None, commit: 0 }));
+        distributed::invariant_eq!("on-disk-format", &none[16..28], &[0u8; 12], "no vote: flag 0 and vote 0");
+        distributed::invariant_eq!(
+            "on-disk-format",
+            decode_hard_state(&none),
+            Ok(HardState { term: 1, vote: None, commit: 0 }),
+            "decode_hard_state(&none)",
+        );
     }
 
     #[test]
@@ -368,17 +424,23 @@ mod format {
             invariant!("checksum", decode_hard_state(&damaged).is_err(), "a flipped bit {bit} went unnoticed");
         }
         for cut in 0..bytes.len() {
-            assert_eq!(
+            distributed::invariant_eq!(
+                "checksum",
                 decode_hard_state(&bytes[..cut]),
                 Err(HardStateFormatError::Length(cut)),
-                "[checksum] cut at {cut}"
+                "cut at {cut}",
             );
         }
         let mut flag = bytes;
         flag[16] = 2;
         let crc = crc32fast::hash(&flag[..36]);
         flag[36..].copy_from_slice(&crc.to_le_bytes());
-        assert_eq!(decode_hard_state(&flag), Err(HardStateFormatError::VoteFlag(2)), "[checksum] a bad vote flag");
+        distributed::invariant_eq!(
+            "checksum",
+            decode_hard_state(&flag),
+            Err(HardStateFormatError::VoteFlag(2)),
+            "a bad vote flag",
+        );
     }
 }
 
@@ -391,9 +453,14 @@ mod replica {
         let replica = open(&fs, SyncPolicy::EveryAppend);
         let got = (replica.commit_index(), replica.last_applied(), replica.last_log_index(), replica.first_log_index());
         invariant!("monotonic", got == (0, 0, 0, 1), "(commit, applied, last, first) of a new replica are {got:?}");
-        assert_eq!(replica.hard_state(), lab4::HardState::default(), "[persisted-commit] a new replica's hard state");
-        assert_eq!(replica.snapshot_meta(), SnapshotMeta::default(), "[monotonic] no snapshot");
-        assert!(replica.state().is_empty(), "[recovery-equivalence] a new replica's state is empty");
+        distributed::invariant_eq!(
+            "persisted-commit",
+            replica.hard_state(),
+            lab4::HardState::default(),
+            "a new replica's hard state",
+        );
+        distributed::invariant_eq!("monotonic", replica.snapshot_meta(), SnapshotMeta::default(), "no snapshot");
+        distributed::invariant!("recovery-equivalence", replica.state().is_empty(), "a new replica's state is empty");
     }
 
     #[test]
@@ -409,8 +476,18 @@ mod replica {
             "31 entries appended, last index {}",
             replica.last_log_index()
         );
-        assert_eq!(replica.entries(5, 8).expect("entries"), entries[4..7], "[append-only] entries read back");
-        assert_eq!(replica.term(31).expect("term"), 1);
+        distributed::invariant_eq!(
+            "append-only",
+            replica.entries(5, 8).expect("entries"),
+            entries[4..7],
+            "entries read back",
+        );
+        distributed::invariant_eq!(
+            "in-order-apply",
+            replica.term(31).expect("term"),
+            1,
+            "replica.term(31).expect(\"term\")",
+        );
         replica.commit(10).expect("commit 10");
         let first = replica.apply_next().expect("apply_next").expect("entry 1 is committed");
         invariant!("in-order-apply", first.index == 1, "apply_next applied entry {} first", first.index);
@@ -470,7 +547,12 @@ mod replica {
         replica.commit(4).expect("commit 4");
         // A resent prefix is skipped; nothing changes.
         replica.append(&old[2..6]).expect("resend");
-        assert_eq!(replica.last_log_index(), 10, "[append-only] resent entries are skipped, not appended again");
+        distributed::invariant_eq!(
+            "append-only",
+            replica.last_log_index(),
+            10,
+            "resent entries are skipped, not appended again",
+        );
         // A conflict at the commit index is refused, and changes nothing.
         let before = DirSnapshot::take(&sim, DIR).expect("list");
         let rewrite: Vec<Entry> = (4..=6).map(|i| Entry::new(i, 2, Vec::new())).collect();

@@ -37,7 +37,7 @@ fn open(fs: &FsRef) -> (Node, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new());
     let as_clock: ClockRef = clock.clone();
     let node = ReadNode::open(Arc::clone(fs), DIR, ReplicaOptions::default(), as_clock)
-        .unwrap_or_else(|e| panic!("[recovery-equivalence] opening the node failed: {e}"));
+        .unwrap_or_else(|e| distributed::fail!("recovery-equivalence", "opening the node failed: {e}"));
     (node, clock)
 }
 
@@ -61,9 +61,9 @@ fn batch(index: Index, keys: &[&str], value: &str) -> Entry {
 
 /// Appends `entries` and commits the last of them.
 fn write(node: &Node, entries: &[Entry]) {
-    node.append(entries).unwrap_or_else(|e| panic!("[durability] append failed: {e}"));
+    node.append(entries).unwrap_or_else(|e| distributed::fail!("durability", "append failed: {e}"));
     let last = entries.last().expect("some entries").index;
-    node.commit(last).unwrap_or_else(|e| panic!("[persisted-commit] commit({last}) failed: {e}"));
+    node.commit(last).unwrap_or_else(|e| distributed::fail!("persisted-commit", "commit({last}) failed: {e}"));
 }
 
 /// Puts `k{i} = v{i}` at index `i`, for every `i` in `first..=last`, committed.
@@ -73,7 +73,7 @@ fn write_puts(node: &Node, first: Index, last: Index) {
 }
 
 fn apply(node: &Node, expected: Index) {
-    let applied = node.apply_next().unwrap_or_else(|e| panic!("[in-order-apply] apply_next failed: {e}"));
+    let applied = node.apply_next().unwrap_or_else(|e| distributed::fail!("in-order-apply", "apply_next failed: {e}"));
     invariant!(
         "in-order-apply",
         applied == Some(expected),
@@ -130,8 +130,13 @@ mod progress {
         let (_, fs) = sim_disk(lab_seed(1));
         let (node, _) = open(&fs);
         let status = node.status();
-        assert_eq!((status.commit_index, status.last_applied, status.replay_target), (0, 0, 0));
-        assert!(status.recovered(), "[read-barrier] an empty replica has nothing to replay");
+        distributed::invariant_eq!(
+            "in-order-apply",
+            (status.commit_index, status.last_applied, status.replay_target),
+            (0, 0, 0),
+            "(status.commit_index, status.last_applied, status.replay_target)",
+        );
+        distributed::invariant!("read-barrier", status.recovered(), "an empty replica has nothing to replay");
         node.append(&[put(1, "a", "1"), put(2, "b", "2"), put(3, "c", "3")]).unwrap();
         node.commit(2).unwrap();
         let status = node.status();
@@ -146,9 +151,9 @@ mod progress {
         apply(&node, 2);
         let more = node.apply_next().unwrap();
         invariant!("in-order-apply", more.is_none(), "entry 3 is not committed, but apply_next applied {more:?}");
-        assert_eq!(node.status().last_applied, 2);
+        distributed::invariant_eq!("in-order-apply", node.status().last_applied, 2, "node.status().last_applied");
         let (applied, commit) = node.with_machine(|m| (m.last_applied(), m.commit_index()));
-        assert_eq!((applied, commit), (2, 2), "[in-order-apply] the replica agrees with the node");
+        distributed::invariant_eq!("in-order-apply", (applied, commit), (2, 2), "the replica agrees with the node");
     }
 }
 
@@ -161,7 +166,9 @@ mod degraded {
         let (node, _) = open(&fs);
         write_puts(&node, 1, 3);
         apply(&node, 1);
-        let read = node.read_stale(&["k1", "k2", "k3"], 0).unwrap_or_else(|e| panic!("a degraded read failed: {e}"));
+        let read = node
+            .read_stale(&["k1", "k2", "k3"], 0)
+            .unwrap_or_else(|e| distributed::fail!("degraded-read", "a degraded read failed: {e}",));
         invariant!(
             "degraded-read",
             read.index == 1 && read.values == vec![value("v1"), None, None],
@@ -187,7 +194,12 @@ mod degraded {
         );
         apply(&node, 2);
         let read = node.read_stale(&["k2"], 2).unwrap();
-        assert_eq!((read.index, read.values), (2, vec![value("v2")]));
+        distributed::invariant_eq!(
+            "monotonic",
+            (read.index, read.values),
+            (2, vec![value("v2")]),
+            "(read.index, read.values)",
+        );
     }
 }
 
@@ -353,7 +365,12 @@ mod atomic {
         let node = ReadNode::new(Hooked { inner: replica, hook: Arc::clone(&hook) }, Arc::new(ManualClock::new()));
         node.append(&[batch(1, &["a", "b", "c"], "1"), batch(2, &["a", "b", "c"], "2")]).unwrap();
         node.commit(2).unwrap();
-        assert_eq!(node.apply_next().unwrap(), Some(1));
+        distributed::invariant_eq!(
+            "atomic-visibility",
+            node.apply_next().unwrap(),
+            Some(1),
+            "node.apply_next().unwrap()",
+        );
         // While a degraded read (served at once, at index 1) is reading its first key, another
         // thread starts to apply entry 2, and a second reader arrives behind it. The test waits
         // until each is blocked, as the kernel reports it (`spawn_watched`), not for a time. A node that reads
@@ -386,11 +403,11 @@ mod atomic {
             read.index
         );
         let started: Vec<WatchedThread<()>> = started.lock().unwrap().drain(..).collect();
-        assert_eq!(started.len(), 2, "the hook ran");
+        distributed::invariant_eq!("atomic-visibility", started.len(), 2, "the hook ran");
         for watched in started {
             watched.join().unwrap();
         }
-        assert_eq!(node.status().last_applied, 2);
+        distributed::invariant_eq!("atomic-visibility", node.status().last_applied, 2, "node.status().last_applied");
     }
 }
 
@@ -421,7 +438,12 @@ mod recovery {
             "a read before replay answered {early:?}: expected NotReady"
         );
         let stale = node.read_stale(&["k4"], 0).unwrap();
-        assert_eq!((stale.index, stale.values), (0, vec![None]), "[degraded-read] a degraded read during replay");
+        distributed::invariant_eq!(
+            "degraded-read",
+            (stale.index, stale.values),
+            (0, vec![None]),
+            "a degraded read during replay",
+        );
         let read = spawn_read(&node, &["k4"], PATIENT);
         parked(&node, 1, &[&read]);
         for i in 1..=3 {
@@ -481,7 +503,7 @@ mod recovery {
                 );
             },
         );
-        assert!(report.crash_points > 10, "the workload does I/O");
+        distributed::invariant!("monotonic", report.crash_points > 10, "the workload does I/O");
     }
 }
 
@@ -511,7 +533,7 @@ mod applier {
             "a read after commit(8) answered {read:?}"
         );
         applier.stop().expect("the applier stops cleanly");
-        assert_eq!(node.status().last_applied, 8);
+        distributed::invariant_eq!("in-order-apply", node.status().last_applied, 8, "node.status().last_applied");
     }
 
     #[test]
@@ -534,7 +556,11 @@ mod applier {
         }
         for read in reads {
             let answer = finish(read);
-            assert!(matches!(&answer, Ok(r) if r.index >= 4), "[read-barrier] {answer:?}");
+            distributed::invariant!(
+                "read-barrier",
+                matches!(&answer, Ok(r) if r.index >= 4),
+                "a waiting read answers at index 4 or later: seen {answer:?}"
+            );
         }
     }
 }
