@@ -94,6 +94,9 @@ impl Wal {
     /// An empty batch appends nothing: it returns `Ok(())` at once, without writing, syncing
     /// or waiting for a sync, under every policy (`Poisoned` on a poisoned log, like any
     /// append).
+    ///
+    /// The last index an entry may have is `u64::MAX - 1` (so the next index always exists):
+    /// an entry at `u64::MAX` is an error that changes nothing and does not poison the log.
     pub fn append(&self, entries: &[Entry]) -> Result<(), WalError> {
         todo!("Task 2: append {} entries (rollover in Task 3, group commit in Task 7)", entries.len())
     }
@@ -128,6 +131,8 @@ impl Wal {
     /// end restarts the log at `upto + 1` (a segment file of that name, which only a crashed
     /// rollover leaves, is reused as the new first segment, never removed with the old ones).
     /// Durable on return under every policy, [`SyncPolicy::Never`] included.
+    /// `compact_prefix(u64::MAX)` is an error that changes nothing (no log starts past
+    /// `u64::MAX`).
     pub fn compact_prefix(&self, upto: Index) -> Result<(), WalError> {
         todo!("Task 5: compact the log up to {upto}")
     }

@@ -108,6 +108,12 @@ impl Segment {
                         reason: format!("record holds index {}, expected {expected}", entry.index),
                     };
                 }
+                Ok((entry, _)) if entry.index > crate::wal::LAST_USABLE_INDEX => {
+                    break ScanEnd::Invalid {
+                        offset: offset as u64,
+                        reason: format!("record holds index {}, past the last a log can hold", entry.index),
+                    };
+                }
                 Ok((entry, consumed)) => {
                     segment.offsets.push(offset as u64);
                     segment.terms.push(entry.term);

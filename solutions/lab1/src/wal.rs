@@ -12,6 +12,19 @@ use crate::WalError;
 use crate::format::{self, ENTRY_HEADER_LEN, FLAG_LOG_START, MAX_ENTRY_DATA, RECORD_HEADER_LEN, SegmentHeader};
 use crate::segment::{Opened, ScanEnd, Segment, corrupt};
 
+/// The largest index an entry may have: one below `u64::MAX`, so that the index after the
+/// last one held (a log's next index, a restart's first index) always exists. Appends and
+/// compactions past it are refused with an `InvalidInput` error that changes nothing, and
+/// `open` stops a segment's records before a record claiming `u64::MAX` (damage: no log
+/// of this lab can have written it).
+pub(crate) const LAST_USABLE_INDEX: Index = Index::MAX - 1;
+
+fn past_last_usable_index(index: Index) -> WalError {
+    WalError::Io(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("index {index} is past the last index a log can hold ({LAST_USABLE_INDEX})"),
+    ))
+}
 /// When an append counts as acknowledged.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SyncPolicy {
@@ -157,10 +170,16 @@ impl State {
     /// Checks that `entries` continue the log: contiguous indexes, terms that never decrease.
     fn check_continues(&self, entries: &[Entry]) -> Result<(), WalError> {
         let mut previous = self.last_term();
-        for (expected, entry) in (self.last_index() + 1..).zip(entries) {
+        // At most `u64::MAX`: the last index held is at most `LAST_USABLE_INDEX`.
+        let mut expected = self.last_index() + 1;
+        for entry in entries {
             if entry.index != expected {
                 return Err(WalError::NotContiguous { expected, got: entry.index });
             }
+            if entry.index > LAST_USABLE_INDEX {
+                return Err(past_last_usable_index(entry.index));
+            }
+            expected = entry.index + 1;
             if let Some(previous) = previous.filter(|&p| entry.term < p) {
                 return Err(WalError::TermRegression { index: entry.index, previous, got: entry.term });
             }
@@ -272,6 +291,9 @@ impl Wal {
     /// An empty batch appends nothing: it returns `Ok(())` at once, without writing, syncing
     /// or waiting for a sync, under every policy (`Poisoned` on a poisoned log, like any
     /// append).
+    ///
+    /// The last index an entry may have is `u64::MAX - 1` (so the next index always exists):
+    /// an entry at `u64::MAX` is an error that changes nothing and does not poison the log.
     pub fn append(&self, entries: &[Entry]) -> Result<(), WalError> {
         let ticket = {
             let mut state = self.lock();
@@ -373,6 +395,10 @@ impl Wal {
         state.check_usable()?;
         if upto < state.first_index {
             return Ok(());
+        }
+        if upto > LAST_USABLE_INDEX {
+            // A restart at `upto + 1` would name an index past `u64::MAX`.
+            return Err(past_last_usable_index(upto));
         }
         let result = if upto >= state.last_index() {
             self.restart_at(&mut state, upto + 1)
