@@ -167,7 +167,8 @@ fn raw(root: &Path, batches: &[Batch], entries: u64) -> Row {
 
 /// One horizontal bar chart per measure, side by side, as SVG.
 fn svg(rows: &[Row], entries: u64) -> String {
-    let panels: [(&str, Box<dyn Fn(&Row) -> f64>); 4] = [
+    type Measure = Box<dyn Fn(&Row) -> f64>;
+    let panels: [(&str, Measure); 4] = [
         ("apply, entries/s", Box::new(|r: &Row| r.apply_per_sec)),
         ("point reads/s", Box::new(|r: &Row| r.reads_per_sec)),
         ("reopen after all entries, ms", Box::new(|r: &Row| r.recovery.as_secs_f64() * 1e3)),
@@ -188,7 +189,7 @@ fn svg(rows: &[Row], entries: u64) -> String {
     for (p, (title, value)) in panels.iter().enumerate() {
         let x0 = label_w + panel_w * p as f64;
         out += &format!("<text x=\"{x0:.1}\" y=\"{:.1}\" font-weight=\"bold\">{title}</text>\n", top - 10.0);
-        let max = rows.iter().map(|r| value(r)).filter(|v| v.is_finite()).fold(0.0_f64, f64::max).max(1e-9);
+        let max = rows.iter().map(value).filter(|v| v.is_finite()).fold(0.0_f64, f64::max).max(1e-9);
         for (i, row) in rows.iter().enumerate() {
             let v = value(row);
             let y = top + bar_h * 1.4 * i as f64;

@@ -345,7 +345,8 @@ mod conformance {
             let mut batch = Batch::new();
             batch.put(*b"b", *b"1").put(*b"c", *b"2").put(*b"d", *b"3");
             engine.write(&batch).expect("write");
-            let cases: [(&[u8], Option<&[u8]>, usize); 5] = [
+            type Case<'a> = (&'a [u8], Option<&'a [u8]>, usize);
+            let cases: [Case; 5] = [
                 (b"e", None, 10),
                 (b"c", Some(b"b"), 10),
                 (b"c", Some(b"c"), 10),

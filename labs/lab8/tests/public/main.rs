@@ -453,7 +453,8 @@ mod conformance {
     #[test]
     fn a_failed_sync_is_an_error_and_the_engine_refuses_later_writes() {
         let seed = lab_seed(0x8009);
-        let engines: [(&str, fn(FsRef) -> Result<Arc<dyn Engine>, EngineError>); 2] = [
+        type Opener = fn(FsRef) -> Result<Arc<dyn Engine>, EngineError>;
+        let engines: [(&str, Opener); 2] = [
             ("files", |fs| Ok(Arc::new(FilesEngine::open(fs, "db", FILES)?))),
             ("redb", |fs| Ok(Arc::new(RedbEngine::open(fs, "db/redb")?))),
         ];
