@@ -745,8 +745,7 @@ impl Grader {
         // student's: the grade always uses the course's copy. They are parsed with the rest (a
         // `use` alias in one is seen in every file) but not refused: lab 8's handles to the
         // real disk open fjall and redb there, so that the lab's own code never needs to.
-        let given: Vec<String> =
-            self.points.lab(of_lab).given.iter().map(|file| format!("{prefix}/{file}")).collect();
+        let given: Vec<String> = self.points.lab(of_lab).given.iter().map(|file| format!("{prefix}/{file}")).collect();
         let mut refusals = Vec::new();
         for violation in policy::check(&sources, &self.policy.lab(of_lab)) {
             if given.contains(&violation.file) {
