@@ -741,16 +741,11 @@ impl Grader {
         } else {
             format!(" (lab{of_lab}, built into lab{lab} by --deps submission)")
         };
-        // The files the course gives (points.toml's `given`) are the course's code, not the
-        // student's: the grade always uses the course's copy. They are parsed with the rest (a
-        // `use` alias in one is seen in every file) but not refused: lab 8's handles to the
-        // real disk open fjall and redb there, so that the lab's own code never needs to.
-        let given: Vec<String> = self.points.lab(of_lab).given.iter().map(|file| format!("{prefix}/{file}")).collect();
+        // The files the course gives are graded from the course's copy: see
+        // `policy::check_outside_given`.
+        let given = &self.points.lab(of_lab).given;
         let mut refusals = Vec::new();
-        for violation in policy::check(&sources, &self.policy.lab(of_lab)) {
-            if given.contains(&violation.file) {
-                continue;
-            }
+        for violation in policy::check_outside_given(&sources, &self.policy.lab(of_lab), &prefix, given) {
             let note = format!("refused: {violation}{via}");
             if violation.unparsed { unparsed.push(note) } else { refusals.push(note) }
         }

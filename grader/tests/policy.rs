@@ -2,13 +2,14 @@
 //! (`grader/policy.toml`): the policy refuses nothing an honest lab needs.
 
 use grader::course::Course;
-use grader::policy::{Policy, SourceSet, check};
+use grader::policy::{Policy, SourceSet, check_outside_given};
 use grader::submission::read_tree;
 
 #[test]
 fn every_reference_and_stub_passes_the_source_policy() {
     let course = Course::open(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).expect("the course opens");
     let policy = Policy::load(&course.policy_file()).expect("policy.toml reads");
+    let points = grader::points::PointsTable::load(&course.points_file()).expect("points.toml reads");
     for lab in course.labs().unwrap() {
         for dir in [course.stub_dir(lab), course.solution_dir(lab)] {
             let src = dir.join("src");
@@ -23,7 +24,8 @@ fn every_reference_and_stub_passes_the_source_policy() {
                     .map(|(path, bytes)| (format!("{shown}/{}", path.display()), bytes.as_slice()))
                     .collect(),
             };
-            let violations = check(&sources, &policy.lab(lab));
+            // Given files are the course's code, graded from the course's copy (as a grade does).
+            let violations = check_outside_given(&sources, &policy.lab(lab), &shown, &points.lab(lab).given);
             assert!(
                 violations.is_empty(),
                 "lab{lab}: {shown} breaks the source policy:\n{}",
