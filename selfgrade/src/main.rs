@@ -93,11 +93,8 @@ fn policy_refusals(lab: &str) -> Result<Vec<String>, String> {
     let sources = source_policy::SourceSet {
         files: files.iter().map(|(name, bytes)| (name.clone(), bytes.as_slice())).collect(),
     };
-    let given: Vec<String> = points(lab)?.given.iter().map(|file| format!("{shown}/{file}")).collect();
-    for violation in source_policy::check(&sources, &policy.lab(number)) {
-        if given.contains(&violation.file) {
-            continue;
-        }
+    let given = points(lab)?.given;
+    for violation in source_policy::check_outside_given(&sources, &policy.lab(number), &shown, &given) {
         refusals.push(format!("refused: {violation}"));
     }
     Ok(refusals)
