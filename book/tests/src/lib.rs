@@ -16,6 +16,21 @@ pub mod introduction {}
 #[doc = include_str!("../../src/fault-model.md")]
 pub mod fault_model {}
 
+#[doc = include_str!("../../src/fault-model-faults.md")]
+pub mod fault_model_faults {}
+
+#[doc = include_str!("../../src/fault-model-crash-model.md")]
+pub mod fault_model_crash_model {}
+
+#[doc = include_str!("../../src/fault-model-explorer.md")]
+pub mod fault_model_explorer {}
+
+#[doc = include_str!("../../src/fault-model-why-simfs.md")]
+pub mod fault_model_why_simfs {}
+
+#[doc = include_str!("../../src/fault-model-reordering.md")]
+pub mod fault_model_reordering {}
+
 #[doc = include_str!("../../src/lab1-wal.md")]
 pub mod lab1_wal {}
 
@@ -103,11 +118,44 @@ pub mod lab3_snapshots_questions {}
 #[doc = include_str!("../../src/lab4-recovery.md")]
 pub mod lab4_recovery {}
 
+#[doc = include_str!("../../src/lab4-recovery-tasks.md")]
+pub mod lab4_recovery_tasks {}
+
+#[doc = include_str!("../../src/lab4-recovery-failures.md")]
+pub mod lab4_recovery_failures {}
+
+#[doc = include_str!("../../src/lab4-recovery-performance.md")]
+pub mod lab4_recovery_performance {}
+
+#[doc = include_str!("../../src/lab4-recovery-war-story.md")]
+pub mod lab4_recovery_war_story {}
+
+#[doc = include_str!("../../src/lab4-recovery-questions.md")]
+pub mod lab4_recovery_questions {}
+
 #[doc = include_str!("../../src/lab5-read-barriers.md")]
 pub mod lab5_read_barriers {}
 
+#[doc = include_str!("../../src/lab5-read-barriers-tasks.md")]
+pub mod lab5_read_barriers_tasks {}
+
+#[doc = include_str!("../../src/lab5-read-barriers-failures.md")]
+pub mod lab5_read_barriers_failures {}
+
+#[doc = include_str!("../../src/lab5-read-barriers-performance.md")]
+pub mod lab5_read_barriers_performance {}
+
+#[doc = include_str!("../../src/lab5-read-barriers-war-story.md")]
+pub mod lab5_read_barriers_war_story {}
+
+#[doc = include_str!("../../src/lab5-read-barriers-questions.md")]
+pub mod lab5_read_barriers_questions {}
+
 #[doc = include_str!("../../src/glossary.md")]
 pub mod glossary {}
+
+#[doc = include_str!("../../src/glossary-seed.md")]
+pub mod glossary_seed {}
 
 #[doc = include_str!("../../src/dependencies.md")]
 pub mod dependencies {}
@@ -117,6 +165,21 @@ pub mod kit_api {}
 
 #[doc = include_str!("../../src/lab9-monitor.md")]
 pub mod lab9_monitor {}
+
+#[doc = include_str!("../../src/lab9-monitor-tasks.md")]
+pub mod lab9_monitor_tasks {}
+
+#[doc = include_str!("../../src/lab9-monitor-report.md")]
+pub mod lab9_monitor_report {}
+
+#[doc = include_str!("../../src/lab9-monitor-failures.md")]
+pub mod lab9_monitor_failures {}
+
+#[doc = include_str!("../../src/lab9-monitor-performance.md")]
+pub mod lab9_monitor_performance {}
+
+#[doc = include_str!("../../src/lab9-monitor-questions.md")]
+pub mod lab9_monitor_questions {}
 
 #[doc = include_str!("../../src/lab8-engines.md")]
 pub mod lab8_engines {}
