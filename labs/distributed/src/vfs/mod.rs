@@ -5,8 +5,10 @@
 //! code run on the real disk ([`StdFs`]), on a simulated disk that can lose power after any
 //! operation ([`SimFs`]), and under an I/O counter ([`StatsFs`]).
 //!
-//! The trait is deliberately close to POSIX, because the course is about what POSIX promises
-//! and what it does not:
+//! The trait is deliberately close to the POSIX file calls, because the course is about what
+//! they promise and what they do not (the rule on names is the one Linux's `fsync(2)` manual
+//! states; `SimFs` applies it more strictly than ext4 or XFS, whose journal usually commits a
+//! new file's name with its first `fsync`):
 //!
 //! - writing to a file changes what later reads see, but not what survives a power loss;
 //! - [`VfsFile::sync_data`] makes a file's bytes durable, but **not** its name;

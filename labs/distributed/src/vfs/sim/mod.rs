@@ -340,7 +340,10 @@ impl SimFs {
     /// without making them durable, while reads still show them. This is what ext4, XFS and
     /// btrfs do: after a failed fsync they mark the dirty pages clean (Rebello et al.,
     /// USENIX ATC '20), so a retried fsync has nothing to write and succeeds; PostgreSQL met
-    /// it in 2018 ("fsyncgate"). Here too a retried sync succeeds with nothing to do.
+    /// it in 2018 ("fsyncgate"), and it is still how Linux behaves. What later reads return
+    /// differs by filesystem: ext4 and XFS keep serving the unwritten data from memory, btrfs
+    /// the old on-disk content; `SimFs` does what ext4 and XFS do. Here too a retried sync
+    /// succeeds with nothing to do.
     pub fn fail_next_syncs(&self, count: u32) {
         self.lock().faults.failing_syncs = count;
     }
