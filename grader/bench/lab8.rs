@@ -165,7 +165,8 @@ fn raw(root: &Path, batches: &[Batch], entries: u64) -> Row {
     }
 }
 
-/// One horizontal bar chart per measure, side by side, as SVG.
+/// One horizontal bar chart per measure, two by two, as SVG: 700 px wide, so that the book
+/// shows it unscaled and its 12 px labels stay 12 px.
 fn svg(rows: &[Row], entries: u64) -> String {
     type Measure = Box<dyn Fn(&Row) -> f64>;
     let panels: [(&str, Measure); 4] = [
@@ -174,25 +175,30 @@ fn svg(rows: &[Row], entries: u64) -> String {
         ("reopen after all entries, ms", Box::new(|r: &Row| r.recovery.as_secs_f64() * 1e3)),
         ("bytes written per entry", Box::new(|r: &Row| r.bytes_per_entry)),
     ];
-    let (label_w, panel_w, bar_h, top) = (170.0, 190.0, 18.0, 46.0);
-    let width = label_w + panel_w * panels.len() as f64 + 10.0;
-    let height = top + bar_h * 1.4 * rows.len() as f64 + 30.0;
+    let (label_w, panel_w, bar_h, top) = (170.0, 260.0, 18.0, 46.0);
+    let block_h = bar_h * 1.4 * rows.len() as f64 + 36.0;
+    let width = label_w + panel_w * 2.0 + 10.0;
+    let height = top + block_h * 2.0 - 6.0;
     let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" font-family=\"sans-serif\" font-size=\"12\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
          <text x=\"8\" y=\"16\" font-size=\"13\" font-weight=\"bold\">Lab 8 engines on the real disk, {entries} entries of {VALUE} B (batches of {BATCH}, flush every {FLUSH_EVERY})</text>\n"
     );
-    for (i, row) in rows.iter().enumerate() {
-        let y = top + bar_h * 1.4 * i as f64;
-        out += &format!("<text x=\"8\" y=\"{:.1}\">{}</text>\n", y + bar_h * 0.75, row.label);
+    for block in 0..2 {
+        let y0 = top + block_h * block as f64;
+        for (i, row) in rows.iter().enumerate() {
+            let y = y0 + bar_h * 1.4 * i as f64;
+            out += &format!("<text x=\"8\" y=\"{:.1}\">{}</text>\n", y + bar_h * 0.75, row.label);
+        }
     }
     for (p, (title, value)) in panels.iter().enumerate() {
-        let x0 = label_w + panel_w * p as f64;
-        out += &format!("<text x=\"{x0:.1}\" y=\"{:.1}\" font-weight=\"bold\">{title}</text>\n", top - 10.0);
+        let x0 = label_w + panel_w * (p % 2) as f64;
+        let y0 = top + block_h * (p / 2) as f64;
+        out += &format!("<text x=\"{x0:.1}\" y=\"{:.1}\" font-weight=\"bold\">{title}</text>\n", y0 - 10.0);
         let max = rows.iter().map(value).filter(|v| v.is_finite()).fold(0.0_f64, f64::max).max(1e-9);
         for (i, row) in rows.iter().enumerate() {
             let v = value(row);
-            let y = top + bar_h * 1.4 * i as f64;
+            let y = y0 + bar_h * 1.4 * i as f64;
             if !v.is_finite() || v == 0.0 {
                 out += &format!("<text x=\"{x0:.1}\" y=\"{:.1}\" fill=\"#888\">n/a</text>\n", y + bar_h * 0.75);
                 continue;

@@ -105,7 +105,7 @@ fn svg(rows: &[(String, Vec<f64>)]) -> String {
             let v = values[g];
             let x = x0 + bar * (r as f64 + 0.5);
             out += &format!(
-                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"/><text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\">{v:.0}</text>\n",
+                "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"/><text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"12\">{v:.0}</text>\n",
                 y(v),
                 bar * 0.9,
                 height - bottom - y(v),
