@@ -2,13 +2,9 @@
 //! every ```rust block of the book as a doctest (blocks in other languages are marked
 //! ```text, ```sh or ```toml and are skipped).
 //!
-//! One module per page (a lab's chapter is split into pages: one module for each). Chapters still to be included here once they are written:
-//! `instructors.md`:
-//!
-//! ```text
-//! #[doc = include_str!("../../src/instructors.md")]
-//! pub mod instructors {}
-//! ```
+//! One module per page (a chapter split into pages has one module for each). The instructors'
+//! pages (`instructors*.md`) are left out: they hold no Rust example, and their output listings
+//! are fenced without a language, which rustdoc would compile as Rust.
 
 #[doc = include_str!("../../src/introduction.md")]
 pub mod introduction {}
@@ -186,3 +182,42 @@ pub mod lab8_engines {}
 
 #[doc = include_str!("../../src/lab8-raft.md")]
 pub mod lab8_raft {}
+
+#[doc = include_str!("../../src/lab6-idempotency-failures.md")]
+pub mod lab6_idempotency_failures {}
+
+#[doc = include_str!("../../src/lab6-idempotency-performance.md")]
+pub mod lab6_idempotency_performance {}
+
+#[doc = include_str!("../../src/lab6-idempotency-questions.md")]
+pub mod lab6_idempotency_questions {}
+
+#[doc = include_str!("../../src/lab6-idempotency-tasks.md")]
+pub mod lab6_idempotency_tasks {}
+
+#[doc = include_str!("../../src/lab6-idempotency-war-story.md")]
+pub mod lab6_idempotency_war_story {}
+
+#[doc = include_str!("../../src/lab6-idempotency.md")]
+pub mod lab6_idempotency {}
+
+#[doc = include_str!("../../src/lab7-incremental-snapshots-failures.md")]
+pub mod lab7_incremental_snapshots_failures {}
+
+#[doc = include_str!("../../src/lab7-incremental-snapshots-performance.md")]
+pub mod lab7_incremental_snapshots_performance {}
+
+#[doc = include_str!("../../src/lab7-incremental-snapshots-questions.md")]
+pub mod lab7_incremental_snapshots_questions {}
+
+#[doc = include_str!("../../src/lab7-incremental-snapshots-tasks.md")]
+pub mod lab7_incremental_snapshots_tasks {}
+
+#[doc = include_str!("../../src/lab7-incremental-snapshots-war-story.md")]
+pub mod lab7_incremental_snapshots_war_story {}
+
+#[doc = include_str!("../../src/lab7-incremental-snapshots.md")]
+pub mod lab7_incremental_snapshots {}
+
+#[doc = include_str!("../../src/trace-viewer.md")]
+pub mod trace_viewer {}
