@@ -112,7 +112,8 @@ pub fn build_released(course: &Course, released: Option<&[LabNumber]>) -> Result
 /// unchanged as its examples, with the student's labs as its dependencies. The same file
 /// prints the same table, on the student's code: `cargo run --release -p bench --example
 /// lab1`. A benchmark that uses a crate the handout does not have (a lab not released) is left
-/// out.
+/// out. A lab's further benchmarks (`grader/bench/labN_<what>.rs`, the grader's example of the
+/// same name) go along as examples of their own names: `--example lab8_cluster`.
 fn add_benchmarks(files: &mut BTreeMap<PathBuf, Vec<u8>>, course: &Course, labs: &[LabNumber]) -> Result<()> {
     let bench_dir = course.grader_dir().join("bench");
     let common = bench_dir.join("common.rs");
@@ -132,22 +133,39 @@ fn add_benchmarks(files: &mut BTreeMap<PathBuf, Vec<u8>>, course: &Course, labs:
         .and_then(Value::as_table)
         .map(|deps| deps.keys().filter(|name| name.as_str() != "distributed").cloned().collect())
         .unwrap_or_default();
+    // A lab's benchmark is `labN.rs`; a lab may have more, `labN_<what>.rs` (lab 8's cluster),
+    // which go along as examples of the same names.
+    let mut extra: Vec<String> = std::fs::read_dir(&bench_dir)
+        .map_err(GraderError::io("read", &bench_dir))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter_map(|name| name.strip_suffix(".rs").map(str::to_string))
+        .collect();
+    extra.sort();
     let mut examples = Vec::new();
     let mut dependencies = BTreeSet::new();
     for &lab in labs {
-        let path = bench_dir.join(format!("lab{lab}.rs"));
-        if !path.is_file() {
-            continue;
+        let main = format!("lab{lab}");
+        let names = std::iter::once(main.clone()).chain(
+            extra
+                .iter()
+                .filter(|name| name.strip_prefix(&format!("{main}_")).is_some_and(|rest| !rest.is_empty()))
+                .cloned(),
+        );
+        for name in names {
+            let path = bench_dir.join(format!("{name}.rs"));
+            if !path.is_file() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(GraderError::io("read", &path))?;
+            let used = path_roots(&text);
+            // A lab the handout does not have: the benchmark cannot build there.
+            if used.iter().any(|name| crate::course::parse_lab_name(name).is_some() && !released.contains(name)) {
+                continue;
+            }
+            dependencies.extend(used.into_iter().filter(|name| released.contains(name) || shared.contains(name)));
+            files.insert(PathBuf::from(format!("bench/examples/{name}.rs")), text.into_bytes());
+            examples.push(name);
         }
-        let text = std::fs::read_to_string(&path).map_err(GraderError::io("read", &path))?;
-        let used = path_roots(&text);
-        // A lab the handout does not have: the benchmark cannot build there.
-        if used.iter().any(|name| crate::course::parse_lab_name(name).is_some() && !released.contains(name)) {
-            continue;
-        }
-        dependencies.extend(used.into_iter().filter(|name| released.contains(name) || shared.contains(name)));
-        files.insert(PathBuf::from(format!("bench/examples/lab{lab}.rs")), text.into_bytes());
-        examples.push(lab);
     }
     if examples.is_empty() {
         return Ok(());
@@ -168,8 +186,8 @@ fn add_benchmarks(files: &mut BTreeMap<PathBuf, Vec<u8>>, course: &Course, labs:
             manifest.push_str(&format!("{name} = {{ workspace = true }}\n"));
         }
     }
-    for lab in examples {
-        manifest.push_str(&format!("\n[[example]]\nname = \"lab{lab}\"\npath = \"examples/lab{lab}.rs\"\n"));
+    for name in examples {
+        manifest.push_str(&format!("\n[[example]]\nname = \"{name}\"\npath = \"examples/{name}.rs\"\n"));
     }
     files.insert(PathBuf::from("bench/Cargo.toml"), manifest.into_bytes());
     Ok(())
