@@ -116,6 +116,9 @@ enum Command {
         /// Skip the handout's export and build.
         #[arg(long)]
         no_handout: bool,
+        /// Export the handout and check it for leaks, but do not build it.
+        #[arg(long, conflicts_with = "no_handout")]
+        no_handout_build: bool,
         #[command(flatten)]
         course: CourseArgs,
         #[command(flatten)]
@@ -233,14 +236,15 @@ fn run(cli: Cli) -> Result<i32> {
             );
             Ok(exit::OK)
         }
-        Command::Selfcheck { lab, no_zoo, no_handout, course: course_args, run } => {
+        Command::Selfcheck { lab, no_zoo, no_handout, no_handout_build, course: course_args, run } => {
             let course = open_course(&course_args)?;
             let options = grade_options(&course, &course_args, &run)?;
             let labs = match lab {
                 Some(lab) => Some(select_labs(&course, Some(&lab))?),
                 None => None,
             };
-            let check_options = SelfcheckOptions { labs, zoo: !no_zoo, handout: !no_handout };
+            let check_options =
+                SelfcheckOptions { labs, zoo: !no_zoo, handout: !no_handout, handout_build: !no_handout_build };
             let report = selfcheck::run(&course, options, &check_options)?;
             print!("{}", report.summary());
             Ok(if report.passed() { exit::OK } else { exit::SELFCHECK_FAILED })
