@@ -9,6 +9,19 @@
 //! ```
 //!
 //! The name in brackets is one of the invariants of the book's glossary.
+//!
+//! # What a test may unwrap
+//!
+//! A `Result` a lab's code returns is checked with [`invariant_ok!`], never `.unwrap()` or
+//! `.expect(…)`: an `Err` from the student's code is a verdict on it, and its message names the
+//! invariant and prints the replay line like any other failure.
+//!
+//! The course's own set-up (a fixture written on a `SimFs`, a temporary directory, a thread
+//! spawned, a lock taken) uses `.expect("setup: …")`, with a message that starts with `setup:`
+//! and says what was being prepared. Such a failure is the course's bug, not the student's: it
+//! names no invariant, so that no one mistakes it for one. `grader/tests/failure_messages.rs`
+//! keeps the rule: no `.unwrap()` in a lab's tests, and `.expect(` only with a `"setup: …"`
+//! message.
 
 use std::fmt;
 
@@ -95,6 +108,37 @@ macro_rules! invariant_matches {
     };
 }
 
+/// The `Ok` value of a `Result` a lab's code returns; on `Err(e)`, fails naming `invariant`
+/// (through [`invariant!`], so with the replay line), with the detail, `expected Ok` and the
+/// error seen (`{:?}`). Use it where a test would otherwise `.unwrap()` the student's result.
+///
+/// ```should_panic
+/// let opened: Result<u64, String> = Err("bad header".into());
+/// let last_index = distributed::invariant_ok!("durability", opened, "the log reopens");
+/// // [durability] the log reopens: expected Ok, seen Err("bad header")
+/// # let _ = last_index;
+/// ```
+///
+/// ```
+/// let opened: Result<u64, String> = Ok(7);
+/// let last_index = distributed::invariant_ok!("durability", opened, "the log reopens");
+/// assert_eq!(last_index, 7);
+/// ```
+#[macro_export]
+macro_rules! invariant_ok {
+    ($invariant:expr, $result:expr, $($detail:tt)+) => {
+        match $result {
+            ::std::result::Result::Ok(value) => value,
+            ::std::result::Result::Err(error) => $crate::fail!(
+                $invariant,
+                "{}: expected Ok, seen Err({:?})",
+                ::std::format_args!($($detail)+),
+                error
+            ),
+        }
+    };
+}
+
 /// Panics with the message [`invariant!`] builds. Called by the macro, which fills in the
 /// package and test crate so the replay line names them.
 #[track_caller]
@@ -161,5 +205,20 @@ mod tests {
         let text = panic_text(caught.expect_err("a broken invariant panics").as_ref());
         assert!(text.starts_with("[monotonic] last_applied (7) > commit_index (5)"), "{text}");
         assert!(text.contains("cargo test -p distributed --lib"), "{text}");
+    }
+
+    #[test]
+    fn invariant_ok_returns_the_value_or_fails_with_the_error() {
+        let value: u64 = invariant_ok!("durability", Ok::<u64, String>(7), "never printed");
+        assert_eq!(value, 7);
+        let caught = std::panic::catch_unwind(|| {
+            invariant_ok!("durability", Err::<u64, _>("bad header"), "the log reopens at {}", 3)
+        });
+        let text = panic_text(caught.expect_err("an Err panics").as_ref());
+        assert!(
+            text.starts_with("[durability] the log reopens at 3: expected Ok, seen Err(\"bad header\")\n"),
+            "{text}"
+        );
+        assert!(text.contains("cargo test -p distributed --lib -- --exact"), "{text}");
     }
 }
