@@ -13,7 +13,7 @@ use crate::{DIR, latest, meta, names, open_on, snapshot};
 fn outdated_saves_are_refused_and_change_nothing() {
     let (sim, fs) = sim_disk(lab_seed(0x71));
     let store = open_on(Arc::clone(&fs), 3);
-    store.save(&snapshot(50, 3, 100)).unwrap();
+    distributed::invariant_ok!("prefix-compaction", store.save(&snapshot(50, 3, 100)), "store.save(..)");
     let before = sim.listing();
     for (index, term) in [(50, 3), (49, 3), (10, 1), (60, 2), (50, 4)] {
         let refused = store.save(&snapshot(index, term, 100));
@@ -24,8 +24,16 @@ fn outdated_saves_are_refused_and_change_nothing() {
         );
     }
     invariant!("prefix-compaction", sim.listing() == before, "a refused save changed the disk");
-    store.save(&snapshot(51, 3, 100)).expect("a newer snapshot in the same term is accepted");
-    store.save(&snapshot(52, 4, 100)).expect("a newer snapshot in a higher term is accepted");
+    distributed::invariant_ok!(
+        "prefix-compaction",
+        store.save(&snapshot(51, 3, 100)),
+        "a newer snapshot in the same term is accepted"
+    );
+    distributed::invariant_ok!(
+        "prefix-compaction",
+        store.save(&snapshot(52, 4, 100)),
+        "a newer snapshot in a higher term is accepted"
+    );
     // Refusal holds across a reopen: the newest is found on disk.
     drop(store);
     let store = open_on(fs, 3);
@@ -56,19 +64,19 @@ fn the_store_is_shared_between_threads() {
     assert_send_sync::<SnapshotStore>();
     let (_, fs) = sim_disk(lab_seed(0x73));
     let store = open_on(fs, 2);
-    store.save(&snapshot(1, 1, 10)).unwrap();
+    distributed::invariant_ok!("atomic-write", store.save(&snapshot(1, 1, 10)), "store.save(..)");
     std::thread::scope(|scope| {
         for _ in 0..4 {
             scope.spawn(|| {
                 for _ in 0..20 {
-                    let found = store.latest().expect("latest from a thread");
+                    let found = distributed::invariant_ok!("atomic-write", store.latest(), "latest from a thread");
                     invariant!("atomic-write", found.is_some(), "a reader saw no snapshot");
                 }
             });
         }
         scope.spawn(|| {
             for k in 2..=20 {
-                store.save(&snapshot(k, 1, 200)).expect("save while others read");
+                distributed::invariant_ok!("atomic-write", store.save(&snapshot(k, 1, 200)), "save while others read");
             }
         });
     });

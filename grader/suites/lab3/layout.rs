@@ -18,13 +18,13 @@ fn snapshot_files_follow_the_byte_table() {
     let mut rng = TestRng::new(lab_seed(0x61));
     let saved: Vec<Snapshot> = (1..=3u64).map(|k| snapshot(k * 100, k, rng.in_range(0, 3000) as usize)).collect();
     for s in &saved {
-        store.save(s).unwrap();
+        distributed::invariant_ok!("on-disk-format", store.save(s), "store.save(..)");
     }
     let files = names(&sim);
     let expected: Vec<String> = saved.iter().map(|s| name_of(s.meta)).collect();
     invariant!("on-disk-format", files == expected, "the directory holds {files:?}, expected {expected:?}");
     for s in &saved {
-        let bytes = sim.durable_contents(path_of(&name_of(s.meta))).unwrap();
+        let bytes = sim.durable_contents(path_of(&name_of(s.meta))).expect("setup: sim.durable_contents(..)");
         let parsed = bytes.as_deref().map(parse_file);
         invariant!(
             "on-disk-format",
@@ -50,9 +50,9 @@ fn a_file_written_from_the_byte_table_is_read() {
     bytes.extend_from_slice(&data);
     let file_crc = crc32fast::hash(&bytes);
     bytes.extend_from_slice(&file_crc.to_le_bytes());
-    fs.create_dir_all(std::path::Path::new(crate::DIR)).unwrap();
-    let file = fs.open(&path_of(&name_of(meta(77, 5))), OpenMode::Create).unwrap();
-    file.write_all_at(0, &bytes).unwrap();
+    fs.create_dir_all(std::path::Path::new(crate::DIR)).expect("setup: fs.create_dir_all(..)");
+    let file = fs.open(&path_of(&name_of(meta(77, 5))), OpenMode::Create).expect("setup: fs.open(..)");
+    file.write_all_at(0, &bytes).expect("setup: file.write_all_at(..)");
     drop(file);
     let store = open_on(fs, 2);
     invariant!(
@@ -96,14 +96,14 @@ fn names_sort_by_term_then_index_and_only_snapshot_names_parse() {
 #[test]
 fn unrelated_files_are_left_alone() {
     let (sim, fs) = sim_disk(lab_seed(0x64));
-    fs.create_dir_all(std::path::Path::new(crate::DIR)).unwrap();
+    fs.create_dir_all(std::path::Path::new(crate::DIR)).expect("setup: fs.create_dir_all(..)");
     for name in ["README", "0000000000000001-0000000000000002.snap.broken", "notes.snapx"] {
-        let file = fs.open(&path_of(name), OpenMode::Create).unwrap();
-        file.write_all_at(0, b"keep me").unwrap();
+        let file = fs.open(&path_of(name), OpenMode::Create).expect("setup: fs.open(..)");
+        file.write_all_at(0, b"keep me").expect("setup: file.write_all_at(..)");
     }
     let store = open_on(Arc::clone(&fs), 1);
     for k in 1..=3 {
-        store.save(&snapshot(k, 1, 10)).unwrap();
+        distributed::invariant_ok!("atomic-write", store.save(&snapshot(k, 1, 10)), "store.save(..)");
     }
     for name in ["README", "0000000000000001-0000000000000002.snap.broken", "notes.snapx"] {
         invariant!(

@@ -77,8 +77,8 @@ pub fn parse_file(bytes: &[u8]) -> Result<Snapshot, String> {
     if &bytes[0..8] != b"RSMSNP01" {
         return Err("bad magic".into());
     }
-    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
-    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("setup: bytes[..].try_into()"));
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("setup: bytes[..].try_into()"));
     if u32_at(32) != crc32fast::hash(&bytes[..32]) {
         return Err("header CRC does not match bytes 0..32".into());
     }
@@ -110,7 +110,7 @@ pub fn assert_clean_after_crash(disk: &SimFs) {
              name, so the save was not atomic"
         );
         if name.ends_with(".snap") {
-            let bytes = disk.contents(path_of(&name)).expect("read a listed file");
+            let bytes = disk.contents(path_of(&name)).expect("setup: read a listed file");
             let parsed = parse_file(&bytes);
             invariant!(
                 "atomic-write",

@@ -15,7 +15,11 @@ fn every_keep_from_one_to_four_holds_exactly_the_newest_n() {
         let (sim, fs) = sim_disk(lab_seed(0x51));
         let store = open_on(Arc::clone(&fs), keep);
         for k in 1..=7u64 {
-            store.save(&snapshot(k * 3, 1 + k / 4, 50)).unwrap();
+            distributed::invariant_ok!(
+                "prefix-compaction",
+                store.save(&snapshot(k * 3, 1 + k / 4, 50)),
+                "store.save(..)"
+            );
             let expected: Vec<_> = (1..=k).rev().take(keep).map(|j| meta(j * 3, 1 + j / 4)).collect();
             invariant!(
                 "prefix-compaction",
@@ -43,12 +47,12 @@ fn reopening_with_a_smaller_keep_trims_on_the_next_save_and_never_drops_the_newe
     {
         let store = open_on(Arc::clone(&fs), 5);
         for k in 1..=5u64 {
-            store.save(&snapshot(k * 10, 1, 100)).unwrap();
+            distributed::invariant_ok!("prefix-compaction", store.save(&snapshot(k * 10, 1, 100)), "store.save(..)");
         }
     }
     let store = open_on(Arc::clone(&fs), 1);
     invariant!("prefix-compaction", store.list().len() == 5, "open alone removes no snapshot: {:?}", store.list());
-    store.save(&snapshot(60, 1, 100)).unwrap();
+    distributed::invariant_ok!("prefix-compaction", store.save(&snapshot(60, 1, 100)), "store.save(..)");
     invariant!("prefix-compaction", store.list() == vec![meta(60, 1)], "keep = 1 holds the newest only");
     let (_, after) = reopen_after(&sim, CrashMode::Strict, 1);
     invariant!(
@@ -62,11 +66,11 @@ fn reopening_with_a_smaller_keep_trims_on_the_next_save_and_never_drops_the_newe
 fn a_fallback_does_not_make_retention_drop_the_intact_snapshot() {
     let (sim, fs) = sim_disk(lab_seed(0x53));
     let store = open_on(Arc::clone(&fs), 2);
-    store.save(&snapshot(10, 1, 100)).unwrap();
-    store.save(&snapshot(20, 1, 100)).unwrap();
-    sim.flip_bit(crate::path_of(&name_of(meta(20, 1))), 8 * 40).unwrap();
+    distributed::invariant_ok!("prefix-compaction", store.save(&snapshot(10, 1, 100)), "store.save(..)");
+    distributed::invariant_ok!("prefix-compaction", store.save(&snapshot(20, 1, 100)), "store.save(..)");
+    sim.flip_bit(crate::path_of(&name_of(meta(20, 1))), 8 * 40).expect("setup: sim.flip_bit(..)");
     invariant!("checksum", latest(&store) == Some(snapshot(10, 1, 100)), "fallback to the previous snapshot");
-    store.save(&snapshot(30, 2, 100)).unwrap();
+    distributed::invariant_ok!("prefix-compaction", store.save(&snapshot(30, 2, 100)), "store.save(..)");
     invariant!(
         "prefix-compaction",
         store.list() == vec![meta(30, 2), meta(10, 1)],

@@ -23,9 +23,9 @@ use crate::{DIR, latest, meta, names, open_on, reopen_after, snapshot};
 fn every_refusal_leaves_the_directory_byte_identical() {
     let (_, fs) = sim_disk(lab_seed(1));
     let store = open_on(Arc::clone(&fs), 2);
-    store.save(&snapshot(10, 2, 300)).unwrap();
-    store.save(&snapshot(20, 2, 300)).unwrap();
-    let before = DirSnapshot::take(fs.as_ref(), DIR).unwrap();
+    distributed::invariant_ok!("monotonic", store.save(&snapshot(10, 2, 300)), "store.save(..)");
+    distributed::invariant_ok!("monotonic", store.save(&snapshot(20, 2, 300)), "store.save(..)");
+    let before = DirSnapshot::take(fs.as_ref(), DIR).expect("setup: DirSnapshot::take(..)");
     for (what, refused) in [
         ("the same (term, index)", snapshot(20, 2, 10)),
         ("an older index", snapshot(15, 2, 10)),
@@ -37,7 +37,7 @@ fn every_refusal_leaves_the_directory_byte_identical() {
             matches!(result, Err(SnapshotError::OutOfDate { .. })),
             "saving {what} after (20, 2): {result:?}"
         );
-        let changes = before.differences(&DirSnapshot::take(fs.as_ref(), DIR).unwrap());
+        let changes = before.differences(&DirSnapshot::take(fs.as_ref(), DIR).expect("setup: DirSnapshot::take(..)"));
         invariant!(
             "monotonic",
             changes.is_empty(),
@@ -46,7 +46,7 @@ fn every_refusal_leaves_the_directory_byte_identical() {
     }
     let invalid = SnapshotStore::open(Arc::clone(&fs), DIR, StoreOptions { keep: 0 });
     invariant!("prefix-compaction", invalid.is_err(), "keep = 0 was accepted");
-    let changes = before.differences(&DirSnapshot::take(fs.as_ref(), DIR).unwrap());
+    let changes = before.differences(&DirSnapshot::take(fs.as_ref(), DIR).expect("setup: DirSnapshot::take(..)"));
     invariant!(
         "prefix-compaction",
         changes.is_empty(),
@@ -60,7 +60,7 @@ fn a_save_the_disk_stores_wrongly_is_never_acknowledged_whatever_its_size() {
         let (sim, fs) = sim_disk(lab_seed(len as u64 + 1));
         let store = open_on(Arc::clone(&fs), 2);
         let old = snapshot(10, 1, 200);
-        store.save(&old).unwrap();
+        distributed::invariant_ok!("checksum", store.save(&old), "store.save(..)");
         sim.store_wrong_bytes(true);
         let saved = store.save(&snapshot(20, 1, len));
         sim.store_wrong_bytes(false);
@@ -108,11 +108,11 @@ proptest! {
         invariant!("checksum", decoded.is_ok(), "decode_snapshot panicked on mutated bytes: a typed error, never a panic");
         let (_, fs) = sim_disk(5);
         let store = open_on(Arc::clone(&fs), 2);
-        store.save(&snapshot(10, 1, 50)).unwrap();
+        distributed::invariant_ok!("checksum", store.save(&snapshot(10, 1, 50)), "store.save(..)");
         drop(store);
         let path = std::path::Path::new(DIR).join(snapshot_file_name(original.meta));
-        let file = fs.open(&path, OpenMode::Create).unwrap();
-        file.write_all_at(0, &bytes).unwrap();
+        let file = fs.open(&path, OpenMode::Create).expect("setup: fs.open(..)");
+        file.write_all_at(0, &bytes).expect("setup: file.write_all_at(..)");
         drop(file);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             SnapshotStore::open(Arc::clone(&fs), DIR, StoreOptions { keep: 2 }).map(|s| s.latest().ok().flatten())

@@ -27,7 +27,11 @@ fn snapshot(last_index: u64, last_term: u64, len: usize) -> Snapshot {
 }
 
 fn open(fs: &FsRef, keep: usize) -> SnapshotStore {
-    SnapshotStore::open(Arc::clone(fs), DIR, StoreOptions { keep }).expect("open the store")
+    distributed::invariant_ok!(
+        "on-disk-format",
+        SnapshotStore::open(Arc::clone(fs), DIR, StoreOptions { keep }),
+        "open the store"
+    )
 }
 
 /// Opens the store on the disk a crash left, as a restarted node would.
@@ -43,7 +47,7 @@ fn latest(store: &SnapshotStore) -> Option<Snapshot> {
 }
 
 fn files(fs: &SimFs) -> Vec<String> {
-    fs.read_dir(Path::new(DIR)).expect("list the directory")
+    fs.read_dir(Path::new(DIR)).expect("setup: list the directory")
 }
 
 mod format {
@@ -78,7 +82,8 @@ mod format {
             Ok(snap),
             "snap_format::decode_snapshot(&bytes)",
         );
-        let header = SnapshotHeader::decode(&bytes).unwrap();
+        let header =
+            distributed::invariant_ok!("on-disk-format", SnapshotHeader::decode(&bytes), "SnapshotHeader::decode(..)");
         distributed::invariant_eq!(
             "on-disk-format",
             (header.meta, header.data_len),
@@ -170,8 +175,8 @@ mod save {
         let store = open(&fs, 2);
         let first = snapshot(10, 1, 700);
         let second = snapshot(25, 2, 1500);
-        store.save(&first).unwrap();
-        store.save(&second).unwrap();
+        distributed::invariant_ok!("durability", store.save(&first), "store.save(..)");
+        distributed::invariant_ok!("durability", store.save(&second), "store.save(..)");
         invariant!("durability", latest(&store) == Some(second.clone()), "latest() is not the last snapshot saved");
         distributed::invariant_eq!("durability", store.list(), vec![second.meta, first.meta], "newest first");
         let (_, after) = reopen_after(&sim, CrashMode::Strict, 2);
@@ -182,7 +187,7 @@ mod save {
     fn an_outdated_snapshot_is_refused() {
         let (_, fs) = sim_disk(lab_seed(1));
         let store = open(&fs, 2);
-        store.save(&snapshot(10, 2, 64)).unwrap();
+        distributed::invariant_ok!("prefix-compaction", store.save(&snapshot(10, 2, 64)), "store.save(..)");
         for stale in [snapshot(10, 2, 64), snapshot(9, 2, 64), snapshot(12, 1, 64)] {
             let refused = store.save(&stale);
             distributed::invariant_matches!(
@@ -302,7 +307,7 @@ mod retention {
         let (sim, fs) = sim_disk(lab_seed(1));
         let store = open(&fs, 3);
         for k in 1..=6 {
-            store.save(&snapshot(10 * k, 1, 100)).unwrap();
+            distributed::invariant_ok!("prefix-compaction", store.save(&snapshot(10 * k, 1, 100)), "store.save(..)");
         }
         distributed::invariant_eq!(
             "prefix-compaction",
@@ -325,10 +330,10 @@ mod recovery {
         let (sim, fs) = sim_disk(lab_seed(1));
         let store = open(&fs, 2);
         let older = snapshot(10, 1, 300);
-        store.save(&older).unwrap();
-        store.save(&snapshot(20, 1, 300)).unwrap();
+        distributed::invariant_ok!("checksum", store.save(&older), "store.save(..)");
+        distributed::invariant_ok!("checksum", store.save(&snapshot(20, 1, 300)), "store.save(..)");
         let newest = Path::new(DIR).join(snapshot_file_name(meta(20, 1)));
-        sim.flip_bit(&newest, 8 * 100 + 3).unwrap();
+        sim.flip_bit(&newest, 8 * 100 + 3).expect("setup: sim.flip_bit(..)");
         invariant!("checksum", latest(&store) == Some(older.clone()), "a damaged snapshot was not refused");
         let names = files(&sim);
         invariant!(
@@ -336,16 +341,16 @@ mod recovery {
             names.contains(&format!("{}.broken", snapshot_file_name(meta(20, 1)))),
             "the damaged snapshot was not set aside as .snap.broken (never delete it): {names:?}"
         );
-        store.save(&snapshot(30, 2, 50)).expect("saving after a fallback works");
+        distributed::invariant_ok!("checksum", store.save(&snapshot(30, 2, 50)), "saving after a fallback works");
     }
 
     #[test]
     fn leftover_temporary_files_are_removed_on_open() {
         let (sim, fs) = sim_disk(lab_seed(1));
-        open(&fs, 2).save(&snapshot(10, 1, 64)).unwrap();
+        distributed::invariant_ok!("atomic-write", open(&fs, 2).save(&snapshot(10, 1, 64)), "open(..).save(..)");
         let tmp = format!("{}.tmp", snapshot_file_name(meta(20, 1)));
-        let file = sim.open(&Path::new(DIR).join(&tmp), OpenMode::Create).unwrap();
-        file.write_all_at(0, b"half a snapshot").unwrap();
+        let file = sim.open(&Path::new(DIR).join(&tmp), OpenMode::Create).expect("setup: sim.open(..)");
+        file.write_all_at(0, b"half a snapshot").expect("setup: file.write_all_at(..)");
         drop(file);
         let store = open(&fs, 2);
         invariant!("atomic-write", latest(&store) == Some(snapshot(10, 1, 64)), "a temporary file was used");
@@ -360,7 +365,7 @@ mod faults {
     fn a_failed_fsync_poisons_the_store() {
         let (sim, fs) = sim_disk(lab_seed(1));
         let store = open(&fs, 2);
-        store.save(&snapshot(10, 1, 200)).unwrap();
+        distributed::invariant_ok!("fail-stop", store.save(&snapshot(10, 1, 200)), "store.save(..)");
         sim.fail_next_syncs(1);
         invariant!("fail-stop", store.save(&snapshot(20, 1, 200)).is_err(), "a save whose fsync failed succeeded");
         let next = store.save(&snapshot(30, 1, 200));
@@ -381,7 +386,7 @@ mod verify {
         let (sim, fs) = sim_disk(lab_seed(1));
         let store = open(&fs, 2);
         let old = snapshot(10, 1, 400);
-        store.save(&old).unwrap();
+        distributed::invariant_ok!("checksum", store.save(&old), "store.save(..)");
         sim.store_wrong_bytes(true);
         let saved = store.save(&snapshot(20, 1, 400));
         sim.store_wrong_bytes(false);
@@ -405,20 +410,33 @@ mod typed {
         let state: Vec<(String, u64)> = vec![("x".into(), 1), ("y".into(), 2)];
         let at = meta(9, 2);
         let mut memory = InMemorySnapshot::<Vec<(String, u64)>>::new();
-        memory.capture(at, &state).unwrap();
+        memory.capture(at, &state).expect("setup: memory.capture(..)");
 
         let (sim, fs) = sim_disk(lab_seed(1));
         let mut store = open(&fs, 2);
-        store.save_state(at, &state).unwrap();
+        distributed::invariant_ok!("recovery-equivalence", store.save_state(at, &state), "store.save_state(..)");
         invariant!(
             "recovery-equivalence",
-            SnapshotStorage::latest(&store).unwrap() == memory.latest().unwrap(),
+            distributed::invariant_ok!(
+                "recovery-equivalence",
+                SnapshotStorage::latest(&store),
+                "SnapshotStorage::latest(..)"
+            ) == memory.latest().expect("setup: memory.latest()"),
             "the stored snapshot differs from the one InMemorySnapshot captured for the same state"
         );
-        let next = memory.latest().unwrap().map(|s| Snapshot { meta: meta(12, 2), data: s.data }).unwrap();
-        SnapshotStorage::save(&mut store, &next).unwrap();
+        let next = memory
+            .latest()
+            .expect("setup: memory.latest()")
+            .map(|s| Snapshot { meta: meta(12, 2), data: s.data })
+            .expect("setup: memory holds a snapshot");
+        distributed::invariant_ok!(
+            "recovery-equivalence",
+            SnapshotStorage::save(&mut store, &next),
+            "SnapshotStorage::save(..)"
+        );
         let (_, after) = reopen_after(&sim, CrashMode::Strict, 2);
-        let loaded: Option<(SnapshotMeta, Vec<(String, u64)>)> = after.load_state().unwrap();
+        let loaded: Option<(SnapshotMeta, Vec<(String, u64)>)> =
+            distributed::invariant_ok!("recovery-equivalence", after.load_state(), "after.load_state()");
         invariant!(
             "recovery-equivalence",
             loaded == Some((meta(12, 2), state)),
