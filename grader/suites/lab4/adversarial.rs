@@ -21,13 +21,13 @@ fn with_two_snapshots(seed: u64) -> (SimFs, FsRef) {
     let (sim, fs) = sim_disk(seed);
     let log = log_of(&commands(seed, 40), 1);
     let mut replica = open(&fs, SyncPolicy::EveryAppend);
-    replica.append(&log).expect("append");
-    replica.commit(12).expect("commit");
-    replica.apply_committed().expect("apply");
-    replica.take_snapshot().expect("snapshot at 12");
-    replica.commit(41).expect("commit");
-    replica.apply_committed().expect("apply");
-    replica.take_snapshot().expect("snapshot at 41");
+    distributed::invariant_ok!("persisted-commit", replica.append(&log), "append");
+    distributed::invariant_ok!("persisted-commit", replica.commit(12), "commit");
+    distributed::invariant_ok!("persisted-commit", replica.apply_committed(), "apply");
+    distributed::invariant_ok!("persisted-commit", replica.take_snapshot(), "snapshot at 12");
+    distributed::invariant_ok!("persisted-commit", replica.commit(41), "commit");
+    distributed::invariant_ok!("persisted-commit", replica.apply_committed(), "apply");
+    distributed::invariant_ok!("persisted-commit", replica.take_snapshot(), "snapshot at 41");
     drop(replica);
     let disk = sim.crash(CrashMode::Strict);
     let fs: FsRef = Arc::new(disk.clone());
@@ -36,9 +36,9 @@ fn with_two_snapshots(seed: u64) -> (SimFs, FsRef) {
 
 /// Opens `fs`, expecting a refusal that `accept` recognises and no change to any file.
 fn refused(sim: &SimFs, fs: &FsRef, invariant: &str, what: &str, accept: impl Fn(&ReplicaError) -> bool) {
-    let before = DirSnapshot::take(sim, DIR).expect("list");
+    let before = DirSnapshot::take(sim, DIR).expect("setup: list");
     let opened = open_on(Arc::clone(fs), SyncPolicy::EveryAppend);
-    let after = DirSnapshot::take(sim, DIR).expect("list");
+    let after = DirSnapshot::take(sim, DIR).expect("setup: list");
     match opened {
         Ok(replica) => distributed::invariant!(
             invariant,
@@ -59,27 +59,27 @@ fn a_hard_state_damaged_anywhere_is_refused_and_left_as_it_is() {
     let seed = lab_seed(0x4201);
     let (sim, fs) = sim_disk(seed);
     let mut replica = open(&fs, SyncPolicy::EveryAppend);
-    replica.append(&log_of(&commands(seed, 9), 1)).expect("append");
-    replica.set_term(3, Some(2)).expect("term");
-    replica.commit(7).expect("commit");
+    distributed::invariant_ok!("persisted-commit", replica.append(&log_of(&commands(seed, 9), 1)), "append");
+    distributed::invariant_ok!("persisted-commit", replica.set_term(3, Some(2)), "term");
+    distributed::invariant_ok!("persisted-commit", replica.commit(7), "commit");
     drop(replica);
     let path = Path::new(DIR).join(HARD_STATE_FILE);
-    let good = sim.contents(&path).expect("the hard state");
+    let good = sim.contents(&path).expect("setup: the hard state");
     let is_corrupt = |e: &ReplicaError| matches!(e, ReplicaError::HardStateCorrupt { .. });
     for byte in 0..good.len() as u64 {
-        sim.flip_bit(&path, byte * 8 + (byte % 8)).expect("flip");
+        sim.flip_bit(&path, byte * 8 + (byte % 8)).expect("setup: flip");
         refused(&sim, &fs, "persisted-commit", &format!("a flipped bit in byte {byte} of the hard state"), is_corrupt);
-        sim.flip_bit(&path, byte * 8 + (byte % 8)).expect("flip back");
+        sim.flip_bit(&path, byte * 8 + (byte % 8)).expect("setup: flip back");
     }
     for len in [0, 1, 8, 36, 39] {
-        write_atomic(&sim, &path, &good[..len]).expect("cut");
+        write_atomic(&sim, &path, &good[..len]).expect("setup: cut");
         refused(&sim, &fs, "persisted-commit", &format!("a hard state cut to {len} bytes"), is_corrupt);
     }
     let mut longer = good.clone();
     longer.push(0);
-    write_atomic(&sim, &path, &longer).expect("extend");
+    write_atomic(&sim, &path, &longer).expect("setup: extend");
     refused(&sim, &fs, "persisted-commit", "a hard state with a byte too many", is_corrupt);
-    write_atomic(&sim, &path, &good).expect("restore");
+    write_atomic(&sim, &path, &good).expect("setup: restore");
     let replica = open(&fs, SyncPolicy::EveryAppend);
     invariant!(
         "persisted-commit",
@@ -95,10 +95,15 @@ fn a_snapshot_older_than_the_log_s_start_is_not_taken_to_cover_the_gap() {
     // The newest snapshot is lost (an operator removed it): the one at 12 remains, and the log
     // starts at 42.
     let snapshots = Path::new(DIR).join(SNAPSHOT_DIR);
-    let newest =
-        sim.read_dir(&snapshots).expect("list").into_iter().filter(|n| n.ends_with(".snap")).max().expect("two");
-    sim.remove_file(&snapshots.join(newest)).expect("remove");
-    sim.sync_dir(&snapshots).expect("sync");
+    let newest = sim
+        .read_dir(&snapshots)
+        .expect("setup: list")
+        .into_iter()
+        .filter(|n| n.ends_with(".snap"))
+        .max()
+        .expect("setup: two");
+    sim.remove_file(&snapshots.join(newest)).expect("setup: remove");
+    sim.sync_dir(&snapshots).expect("setup: sync");
     refused(&sim, &fs, "recovery-equivalence", "a snapshot at 12 and a log from 42", |e| {
         matches!(e, ReplicaError::Inconsistent { .. })
     });
@@ -109,17 +114,19 @@ fn a_commit_index_past_everything_held_is_refused() {
     let seed = lab_seed(0x4203);
     let (sim, fs) = sim_disk(seed);
     let mut replica = open(&fs, SyncPolicy::EveryAppend);
-    replica.append(&log_of(&commands(seed, 19), 1)).expect("append");
-    replica.commit(15).expect("commit");
+    distributed::invariant_ok!("monotonic", replica.append(&log_of(&commands(seed, 19), 1)), "append");
+    distributed::invariant_ok!("monotonic", replica.commit(15), "commit");
     drop(replica);
     let path = Path::new(DIR).join(HARD_STATE_FILE);
-    write_atomic(&sim, &path, &encode_hard_state(&HardState { term: 1, vote: None, commit: 21 })).expect("write");
+    write_atomic(&sim, &path, &encode_hard_state(&HardState { term: 1, vote: None, commit: 21 }))
+        .expect("setup: write");
     refused(&sim, &fs, "monotonic", "a commit index of 21 with a log ending at 20", |e| {
         matches!(e, ReplicaError::Inconsistent { commit: 21, .. })
     });
-    write_atomic(&sim, &path, &encode_hard_state(&HardState { term: 1, vote: None, commit: 20 })).expect("write");
+    write_atomic(&sim, &path, &encode_hard_state(&HardState { term: 1, vote: None, commit: 20 }))
+        .expect("setup: write");
     let mut replica = open(&fs, SyncPolicy::EveryAppend);
-    let applied = replica.apply_committed().expect("replay").len();
+    let applied = distributed::invariant_ok!("monotonic", replica.apply_committed(), "replay").len();
     invariant!("monotonic", applied == 20, "a commit index of 20 with 20 entries replays {applied}");
 }
 
@@ -128,14 +135,25 @@ fn a_log_that_contradicts_the_snapshot_is_refused() {
     let seed = lab_seed(0x4204);
     let (sim, fs) = sim_disk(seed);
     let mut replica = open(&fs, SyncPolicy::EveryAppend);
-    replica.append(&log_of(&commands(seed, 11), 1)).expect("append");
-    replica.commit(5).expect("commit");
+    distributed::invariant_ok!("recovery-equivalence", replica.append(&log_of(&commands(seed, 11), 1)), "append");
+    distributed::invariant_ok!("recovery-equivalence", replica.commit(5), "commit");
     drop(replica);
     // A snapshot at (8, term 2) appears, while the log holds entry 8 of term 1.
-    let store = lab3::SnapshotStore::open(Arc::clone(&fs), Path::new(DIR).join(SNAPSHOT_DIR), Default::default())
-        .expect("the store");
-    let image = lab4::StateMachineStorage::snapshot(&KvStore::new()).expect("image");
-    store.save(&Snapshot { meta: SnapshotMeta { last_index: 8, last_term: 2 }, data: image }).expect("save");
+    let store = distributed::invariant_ok!(
+        "recovery-equivalence",
+        lab3::SnapshotStore::open(Arc::clone(&fs), Path::new(DIR).join(SNAPSHOT_DIR), Default::default()),
+        "the store"
+    );
+    let image = distributed::invariant_ok!(
+        "recovery-equivalence",
+        lab4::StateMachineStorage::snapshot(&KvStore::new()),
+        "image"
+    );
+    distributed::invariant_ok!(
+        "recovery-equivalence",
+        store.save(&Snapshot { meta: SnapshotMeta { last_index: 8, last_term: 2 }, data: image }),
+        "save"
+    );
     drop(store);
     refused(&sim, &fs, "recovery-equivalence", "a snapshot (8, 2) over a log holding 8 of term 1", |e| {
         matches!(e, ReplicaError::Inconsistent { .. })
@@ -147,12 +165,12 @@ fn a_leftover_temporary_hard_state_is_ignored() {
     let seed = lab_seed(0x4205);
     let (sim, fs) = sim_disk(seed);
     let mut replica = open(&fs, SyncPolicy::EveryAppend);
-    replica.append(&log_of(&commands(seed, 5), 1)).expect("append");
-    replica.commit(4).expect("commit");
+    distributed::invariant_ok!("persisted-commit", replica.append(&log_of(&commands(seed, 5), 1)), "append");
+    distributed::invariant_ok!("persisted-commit", replica.commit(4), "commit");
     drop(replica);
     let tmp = Path::new(DIR).join(format!("{HARD_STATE_FILE}.tmp"));
-    let file = sim.open(&tmp, distributed::vfs::OpenMode::Create).expect("create");
-    file.write_all_at(0, &[0xee; 17]).expect("write");
+    let file = sim.open(&tmp, distributed::vfs::OpenMode::Create).expect("setup: create");
+    file.write_all_at(0, &[0xee; 17]).expect("setup: write");
     let replica = open(&fs, SyncPolicy::EveryAppend);
     invariant!(
         "persisted-commit",
@@ -166,17 +184,20 @@ fn a_leftover_temporary_hard_state_is_ignored() {
 fn a_snapshot_image_that_cannot_be_restored_is_refused_on_install() {
     let seed = lab_seed(0x4206);
     let (sim, fs) = sim_disk(seed);
-    let mut replica =
-        Replica::open(Arc::clone(&fs), DIR, crate::options(SyncPolicy::EveryAppend), KvStore::new()).expect("open");
+    let mut replica = distributed::invariant_ok!(
+        "recovery-equivalence",
+        Replica::open(Arc::clone(&fs), DIR, crate::options(SyncPolicy::EveryAppend), KvStore::new()),
+        "open"
+    );
     let log = log_of(&commands(seed, 9), 1);
-    replica.append(&log).expect("append");
-    replica.commit(3).expect("commit");
-    replica.apply_committed().expect("apply");
+    distributed::invariant_ok!("recovery-equivalence", replica.append(&log), "append");
+    distributed::invariant_ok!("recovery-equivalence", replica.commit(3), "commit");
+    distributed::invariant_ok!("recovery-equivalence", replica.apply_committed(), "apply");
     let state = replica.state().clone();
-    let before = DirSnapshot::take(&sim, DIR).expect("list");
+    let before = DirSnapshot::take(&sim, DIR).expect("setup: list");
     let bad = Snapshot { meta: SnapshotMeta { last_index: 8, last_term: 1 }, data: vec![0xff; 9] };
     let result = replica.install_snapshot(&bad);
-    let after = DirSnapshot::take(&sim, DIR).expect("list");
+    let after = DirSnapshot::take(&sim, DIR).expect("setup: list");
     invariant!(
         "recovery-equivalence",
         matches!(result, Err(ReplicaError::StateMachine { .. })),

@@ -96,7 +96,7 @@ fn install_scenario(seed: u64) -> (Vec<Entry>, Vec<Entry>, Snapshot) {
     let follower = log_of(&commands(seed, 11), 1);
     let mut leader = follower[..4].to_vec();
     leader.extend(entries_from(5, 2, &commands(seed ^ 0x77, 8)));
-    let image = model_at(&leader, 10).0.snapshot().expect("image");
+    let image = distributed::invariant_ok!("matching", model_at(&leader, 10).0.snapshot(), "image");
     (follower, leader, Snapshot { meta: SnapshotMeta { last_index: 10, last_term: 2 }, data: image })
 }
 

@@ -38,21 +38,21 @@ fn shared_log(seed: u64) -> Vec<Entry> {
 fn digests(seed: u64, log: &[Entry]) -> (u32, u32, usize) {
     let (sim, fs) = sim_disk(seed);
     let mut replica = open(&fs, SyncPolicy::EveryAppend);
-    replica.append(log).expect("append");
+    distributed::invariant_ok!("determinism", replica.append(log), "append");
     let half = log.len() as u64 / 2;
-    replica.commit(half).expect("commit");
+    distributed::invariant_ok!("determinism", replica.commit(half), "commit");
     let mut outputs = crc32fast::Hasher::new();
-    for applied in replica.apply_committed().expect("apply") {
+    for applied in distributed::invariant_ok!("determinism", replica.apply_committed(), "apply") {
         outputs.update(&applied.output);
     }
-    replica.take_snapshot().expect("snapshot");
-    replica.commit(log.len() as u64).expect("commit");
+    distributed::invariant_ok!("determinism", replica.take_snapshot(), "snapshot");
+    distributed::invariant_ok!("determinism", replica.commit(log.len() as u64), "commit");
     drop(replica);
     let mut replica = reopen(&sim.crash(CrashMode::Strict), SyncPolicy::EveryAppend);
-    for applied in replica.apply_committed().expect("replay") {
+    for applied in distributed::invariant_ok!("determinism", replica.apply_committed(), "replay") {
         outputs.update(&applied.output);
     }
-    let image = replica.state().snapshot().expect("image");
+    let image = distributed::invariant_ok!("determinism", replica.state().snapshot(), "image");
     (crc32fast::hash(&image), outputs.finalize(), image.len())
 }
 
@@ -67,7 +67,7 @@ fn one_log_replayed_in_two_processes_gives_the_same_digests() {
     }
     let again = digests(seed, &log);
     invariant!("determinism", here == again, "two replays in one process differ: {here:x?} and {again:x?}");
-    let exe = std::env::current_exe().expect("the test binary");
+    let exe = std::env::current_exe().expect("setup: the test binary");
     let name = "determinism::one_log_replayed_in_two_processes_gives_the_same_digests";
     let mut seen = Vec::new();
     for child in 0..2 {
@@ -76,7 +76,7 @@ fn one_log_replayed_in_two_processes_gives_the_same_digests() {
             .env(CHILD, "1")
             .env("LAB_SEED", seed.to_string())
             .output()
-            .expect("start a child process");
+            .expect("setup: start a child process");
         let stdout = String::from_utf8_lossy(&output.stdout);
         let line = stdout.lines().find_map(|l| l.find(MARK).map(|at| l[at + MARK.len()..].trim().to_string()));
         let Some(line) = line else {
@@ -107,20 +107,21 @@ fn replicas_fed_the_same_log_in_different_batches_agree() {
     let mut replica = open(&fs, SyncPolicy::Never);
     let mut outputs = Vec::new();
     for chunk in log.chunks(7) {
-        replica.append(chunk).expect("append");
-        replica.commit(chunk[chunk.len() - 1].index).expect("commit");
-        while let Some(applied) = replica.apply_next().expect("apply_next") {
+        distributed::invariant_ok!("determinism", replica.append(chunk), "append");
+        distributed::invariant_ok!("determinism", replica.commit(chunk[chunk.len() - 1].index), "commit");
+        while let Some(applied) = distributed::invariant_ok!("determinism", replica.apply_next(), "apply_next") {
             outputs.push(applied.output);
         }
     }
-    let image = replica.state().snapshot().expect("image");
+    let image = distributed::invariant_ok!("determinism", replica.state().snapshot(), "image");
     let mut direct = lab4::KvStore::new();
     for entry in &log {
-        direct.apply(&entry.data).expect("apply");
+        distributed::invariant_ok!("determinism", direct.apply(&entry.data), "apply");
     }
     invariant!(
         "determinism",
-        crc32fast::hash(&image) == reference.0 && direct.snapshot().expect("image") == image,
+        crc32fast::hash(&image) == reference.0
+            && distributed::invariant_ok!("determinism", direct.snapshot(), "image") == image,
         "the same log gave another image when fed in batches of 7 under SyncPolicy::Never"
     );
 }

@@ -122,7 +122,10 @@ pub fn log_of(commands: &[Command], term: u64) -> Vec<Entry> {
 /// Entries `1..=upto` of `log` applied in memory to an empty state, and their outputs.
 pub fn model_at(log: &[Entry], upto: Index) -> (KvStore, Vec<Vec<u8>>) {
     let mut kv = KvStore::new();
-    let outputs = log[..upto as usize].iter().map(|e| kv.apply(&e.data).expect("the model applies")).collect();
+    let outputs = log[..upto as usize]
+        .iter()
+        .map(|e| distributed::invariant_ok!("recovery-equivalence", kv.apply(&e.data), "the model applies"))
+        .collect();
     (kv, outputs)
 }
 

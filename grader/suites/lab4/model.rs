@@ -97,7 +97,7 @@ proptest! {
                 Step::Append(n) => {
                     let n = n.min(model.pending.len());
                     let sent: Vec<Entry> = model.pending.drain(..n).collect();
-                    replica.append(&sent).expect("append");
+                    distributed::invariant_ok!("recovery-equivalence", replica.append(&sent), "append");
                     model.log.extend(sent);
                 }
                 Step::NewLeader { keep, n } => {
@@ -108,7 +108,7 @@ proptest! {
                     let fresh = entries_from(kept as Index + 1, model.term, &theirs);
                     let mut sent: Vec<Entry> = model.log[model.commit as usize..kept].to_vec();
                     sent.extend(fresh.iter().cloned());
-                    replica.append(&sent).expect("a new leader's entries past the commit index");
+                    distributed::invariant_ok!("recovery-equivalence", replica.append(&sent), "a new leader's entries past the commit index");
                     model.log.truncate(kept);
                     model.log.extend(fresh);
                     let next = model.log.len() as Index + 1;
@@ -116,12 +116,12 @@ proptest! {
                 }
                 Step::Commit(k) => {
                     let target = (model.commit + k).min(model.log.len() as Index);
-                    replica.commit(target).expect("commit");
+                    distributed::invariant_ok!("recovery-equivalence", replica.commit(target), "commit");
                     model.commit = model.commit.max(target);
                 }
                 Step::ApplyNext(k) => {
                     for _ in 0..k {
-                        let applied = replica.apply_next().expect("apply_next");
+                        let applied = distributed::invariant_ok!("recovery-equivalence", replica.apply_next(), "apply_next");
                         let expected = (model.applied < model.commit).then(|| model.applied + 1);
                         invariant!(
                             "in-order-apply",
@@ -143,7 +143,7 @@ proptest! {
                     }
                 }
                 Step::ApplyAll => {
-                    let applied = replica.apply_committed().expect("apply_committed");
+                    let applied = distributed::invariant_ok!("recovery-equivalence", replica.apply_committed(), "apply_committed");
                     invariant!(
                         "in-order-apply",
                         applied.len() as Index == model.commit - model.applied,
@@ -154,7 +154,7 @@ proptest! {
                     model.applied = model.commit;
                 }
                 Step::Snapshot => {
-                    let meta = replica.take_snapshot().expect("take_snapshot");
+                    let meta = distributed::invariant_ok!("recovery-equivalence", replica.take_snapshot(), "take_snapshot");
                     if model.applied > model.snapshot {
                         model.snapshot = model.applied;
                     }

@@ -27,16 +27,20 @@ fn the_commit_index_never_moves_back_across_many_crashes() {
             let from = replica.last_log_index() + 1;
             let to = (from + rng.below(12)).min(log.len() as Index);
             if from <= to {
-                replica.append(&log[from as usize - 1..to as usize]).expect("append");
+                distributed::invariant_ok!(
+                    "persisted-commit",
+                    replica.append(&log[from as usize - 1..to as usize]),
+                    "append"
+                );
             }
             let target = replica.last_log_index().saturating_sub(rng.below(3));
-            replica.commit(target).expect("commit");
+            distributed::invariant_ok!("persisted-commit", replica.commit(target), "commit");
             acked = acked.max(target);
             for _ in 0..rng.below(8) {
-                replica.apply_next().expect("apply_next");
+                distributed::invariant_ok!("persisted-commit", replica.apply_next(), "apply_next");
             }
             if rng.coin() {
-                replica.take_snapshot().expect("take_snapshot");
+                distributed::invariant_ok!("persisted-commit", replica.take_snapshot(), "take_snapshot");
             }
             drop(replica);
             let mode = if rng.coin() { CrashMode::Strict } else { CrashMode::Torn { seed: rng.next_u64() } };
@@ -49,7 +53,7 @@ fn the_commit_index_never_moves_back_across_many_crashes() {
                 "{sync:?}, crash {round} ({mode}): commit({acked}) returned, the reopened commit index is {}",
                 replica.commit_index()
             );
-            replica.apply_committed().expect("replay");
+            distributed::invariant_ok!("persisted-commit", replica.apply_committed(), "replay");
             let (model, _) = model_at(&log, replica.commit_index());
             invariant!(
                 "recovery-equivalence",
@@ -77,15 +81,15 @@ fn large_values_over_many_segments_replay_exactly() {
         let mut replica = open(&fs, sync);
         let mut acks = Vec::new();
         for (round, chunk) in log.chunks(9).enumerate() {
-            replica.append(chunk).expect("append");
+            distributed::invariant_ok!("recovery-equivalence", replica.append(chunk), "append");
             let last = chunk[chunk.len() - 1].index;
-            replica.commit(last).expect("commit");
+            distributed::invariant_ok!("recovery-equivalence", replica.commit(last), "commit");
             acks.push(crate::Ack::Committed(last));
-            for applied in replica.apply_committed().expect("apply") {
+            for applied in distributed::invariant_ok!("recovery-equivalence", replica.apply_committed(), "apply") {
                 acks.push(crate::Ack::Applied(applied.index, applied.output));
             }
             if round == 2 {
-                replica.take_snapshot().expect("snapshot");
+                distributed::invariant_ok!("recovery-equivalence", replica.take_snapshot(), "snapshot");
             }
         }
         drop(replica);
@@ -100,12 +104,12 @@ fn terms_and_entries_are_read_across_the_snapshot_boundary() {
     let mut log = log_of(&commands(seed, 19), 1);
     log.extend((21..=30).map(|i| Entry::new(i, 2, Vec::new())));
     let mut replica = open(&fs, SyncPolicy::EveryAppend);
-    replica.append(&log).expect("append");
-    replica.commit(30).expect("commit");
+    distributed::invariant_ok!("prefix-compaction", replica.append(&log), "append");
+    distributed::invariant_ok!("prefix-compaction", replica.commit(30), "commit");
     for _ in 0..24 {
-        replica.apply_next().expect("apply");
+        distributed::invariant_ok!("prefix-compaction", replica.apply_next(), "apply");
     }
-    let meta = replica.take_snapshot().expect("snapshot");
+    let meta = distributed::invariant_ok!("prefix-compaction", replica.take_snapshot(), "snapshot");
     invariant!("recovery-equivalence", meta == SnapshotMeta { last_index: 24, last_term: 2 }, "snapshot {meta:?}");
     let check = |replica: &crate::Kv| {
         invariant!("prefix-compaction", replica.term(24).ok() == Some(2), "term(24) is {:?}", replica.term(24).ok());
@@ -117,7 +121,8 @@ fn terms_and_entries_are_read_across_the_snapshot_boundary() {
             read.map(|e| e.iter().map(|e| (e.index, e.term)).collect::<Vec<_>>())
         );
         invariant!("prefix-compaction", replica.first_log_index() <= 25, "first {}", replica.first_log_index());
-        let latest = replica.latest_snapshot().expect("latest").map(|s| s.meta);
+        let latest =
+            distributed::invariant_ok!("prefix-compaction", replica.latest_snapshot(), "latest").map(|s| s.meta);
         invariant!("prefix-compaction", latest == Some(meta), "latest_snapshot is {latest:?}, expected {meta:?}");
         invariant!("prefix-compaction", replica.snapshot_meta() == meta, "snapshot_meta {:?}", replica.snapshot_meta());
     };
@@ -132,18 +137,21 @@ fn another_snapshot_store_recovers_the_same_way() {
     let (sim, fs) = sim_disk(seed);
     let log = log_of(&commands(seed, 30), 1);
     let store = InMemorySnapshot::<()>::new();
-    let mut replica =
-        Replica::open_with_snapshots(Arc::clone(&fs), DIR, options(SyncPolicy::EveryAppend), KvStore::new(), store)
-            .expect("open with an in-memory store");
-    replica.append(&log).expect("append");
-    replica.commit(20).expect("commit");
-    replica.apply_committed().expect("apply");
-    let meta = replica.take_snapshot().expect("snapshot");
-    replica.commit(31).expect("commit");
-    let snapshot = replica.latest_snapshot().expect("latest").expect("a snapshot");
+    let mut replica = distributed::invariant_ok!(
+        "idempotent-replay",
+        Replica::open_with_snapshots(Arc::clone(&fs), DIR, options(SyncPolicy::EveryAppend), KvStore::new(), store),
+        "open with an in-memory store"
+    );
+    distributed::invariant_ok!("idempotent-replay", replica.append(&log), "append");
+    distributed::invariant_ok!("idempotent-replay", replica.commit(20), "commit");
+    distributed::invariant_ok!("idempotent-replay", replica.apply_committed(), "apply");
+    let meta = distributed::invariant_ok!("idempotent-replay", replica.take_snapshot(), "snapshot");
+    distributed::invariant_ok!("idempotent-replay", replica.commit(31), "commit");
+    let snapshot = distributed::invariant_ok!("idempotent-replay", replica.latest_snapshot(), "latest")
+        .unwrap_or_else(|| distributed::fail!("idempotent-replay", "a snapshot: expected Some, seen None"));
     drop(replica);
     let mut store = InMemorySnapshot::<()>::new();
-    store.save(&snapshot).expect("save");
+    distributed::invariant_ok!("idempotent-replay", store.save(&snapshot), "save");
     let disk = sim.crash(CrashMode::Strict);
     let mut replica = Replica::open_with_snapshots(
         Arc::new(disk) as FsRef,
@@ -159,7 +167,7 @@ fn another_snapshot_store_recovers_the_same_way() {
         "restored from the store's snapshot {meta:?}: last_applied {}",
         replica.last_applied()
     );
-    let replayed = replica.apply_committed().expect("replay");
+    let replayed = distributed::invariant_ok!("idempotent-replay", replica.apply_committed(), "replay");
     invariant!(
         "recovery-equivalence",
         replayed.len() == 11 && *replica.state() == model_at(&log, 31).0,
@@ -177,12 +185,12 @@ fn every_refusal_leaves_the_files_as_they_were() {
     let (sim, fs) = sim_disk(seed);
     let log = log_of(&commands(seed, 14), 2);
     let mut replica = open(&fs, SyncPolicy::EveryAppend);
-    replica.set_term(4, Some(1)).expect("term");
-    replica.append(&log).expect("append");
-    replica.commit(6).expect("commit");
-    replica.apply_committed().expect("apply");
-    replica.take_snapshot().expect("snapshot");
-    replica.commit(9).expect("commit");
+    distributed::invariant_ok!("persisted-commit", replica.set_term(4, Some(1)), "term");
+    distributed::invariant_ok!("persisted-commit", replica.append(&log), "append");
+    distributed::invariant_ok!("persisted-commit", replica.commit(6), "commit");
+    distributed::invariant_ok!("persisted-commit", replica.apply_committed(), "apply");
+    distributed::invariant_ok!("persisted-commit", replica.take_snapshot(), "snapshot");
+    distributed::invariant_ok!("persisted-commit", replica.commit(9), "commit");
     let attempts: Vec<(&str, Attempt)> = vec![
         ("a conflict at the commit index", Box::new(|r| r.append(&[Entry::new(9, 3, Vec::new())]))),
         ("a conflict below the commit index", Box::new(|r| r.append(&[Entry::new(7, 3, Vec::new())]))),
@@ -192,10 +200,10 @@ fn every_refusal_leaves_the_files_as_they_were() {
         ("another vote in the same term", Box::new(|r| r.set_term(4, Some(2)))),
     ];
     for (what, attempt) in attempts {
-        let before = DirSnapshot::take(&sim, DIR).expect("list");
+        let before = DirSnapshot::take(&sim, DIR).expect("setup: list");
         let (commit, applied, last) = (replica.commit_index(), replica.last_applied(), replica.last_log_index());
         let result = attempt(&mut replica);
-        let after = DirSnapshot::take(&sim, DIR).expect("list");
+        let after = DirSnapshot::take(&sim, DIR).expect("setup: list");
         let refused = matches!(
             result,
             Err(ReplicaError::TruncateCommitted { .. }
@@ -214,6 +222,10 @@ fn every_refusal_leaves_the_files_as_they_were() {
         );
     }
     drop(replica);
-    let replica = open_on(Arc::new(sim.crash(CrashMode::Strict)), SyncPolicy::EveryAppend).expect("reopen");
+    let replica = distributed::invariant_ok!(
+        "persisted-commit",
+        open_on(Arc::new(sim.crash(CrashMode::Strict)), SyncPolicy::EveryAppend),
+        "reopen"
+    );
     invariant!("persisted-commit", replica.commit_index() == 9, "commit {}", replica.commit_index());
 }

@@ -76,8 +76,9 @@ fn incr(key: &str, delta: i64) -> Op {
 
 /// Applies `op` at log time `timestamp` and decodes the output.
 fn run(kv: &mut KvStore, timestamp: u64, op: Op) -> Output {
-    let bytes = kv.apply(&Command::new(timestamp, op).encode()).expect("apply a command");
-    Output::decode(&bytes).expect("apply returns an encoded Output")
+    let bytes =
+        distributed::invariant_ok!("determinism", kv.apply(&Command::new(timestamp, op).encode()), "apply a command");
+    distributed::invariant_ok!("determinism", Output::decode(&bytes), "apply returns an encoded Output")
 }
 
 /// A seeded workload of `count` commands: puts and deletes on `k0..k5`, increments of
@@ -115,7 +116,10 @@ fn log_of(commands: &[Command], term: u64) -> Vec<Entry> {
 /// The model: entries `1..=upto` applied in memory to an empty state, and their outputs.
 fn model_at(entries: &[Entry], upto: Index) -> (KvStore, Vec<Vec<u8>>) {
     let mut kv = KvStore::new();
-    let outputs = entries[..upto as usize].iter().map(|e| kv.apply(&e.data).expect("the model applies")).collect();
+    let outputs = entries[..upto as usize]
+        .iter()
+        .map(|e| distributed::invariant_ok!("determinism", kv.apply(&e.data), "the model applies"))
+        .collect();
     (kv, outputs)
 }
 
@@ -213,7 +217,7 @@ fn drive(
 ) -> Result<(), ReplicaError> {
     for (round, chunk) in entries.chunks(batch).enumerate() {
         replica.append(chunk)?;
-        let last = chunk.last().expect("chunks are not empty").index;
+        let last = chunk.last().expect("setup: chunks are not empty").index;
         replica.commit(last)?;
         acks.push(Ack::Committed(last));
         for applied in replica.apply_committed()? {
@@ -298,14 +302,18 @@ mod kv {
 
         // Refusals are answers: deterministic, and nothing changes.
         run(&mut kv, 9, put("s", b"not a counter"));
-        let before = kv.snapshot().expect("snapshot");
+        let before = distributed::invariant_ok!("determinism", kv.snapshot(), "snapshot");
         for op in [incr("s", 1), incr("n", i64::MIN)] {
             let out = run(&mut kv, 9, op.clone());
             invariant!("determinism", matches!(out, Output::Rejected(_)), "{op:?} returned {out:?}, not Rejected");
         }
-        invariant!("determinism", kv.snapshot().expect("snapshot") == before, "a rejected command changed the state");
+        invariant!(
+            "determinism",
+            distributed::invariant_ok!("determinism", kv.snapshot(), "snapshot") == before,
+            "a rejected command changed the state"
+        );
         // The leader's no-op entry has empty data.
-        let done = kv.apply(&[]).expect("empty data is a no-op entry");
+        let done = distributed::invariant_ok!("determinism", kv.apply(&[]), "empty data is a no-op entry");
         distributed::invariant_eq!(
             "determinism",
             Output::decode(&done),
@@ -326,7 +334,10 @@ mod kv {
             run(&mut backward, 1, put(key, key.as_bytes()));
         }
         invariant!("determinism", forward == backward, "the same writes in another order gave another state");
-        let (a, b) = (forward.snapshot().expect("snapshot"), backward.snapshot().expect("snapshot"));
+        let (a, b) = (
+            distributed::invariant_ok!("determinism", forward.snapshot(), "snapshot"),
+            distributed::invariant_ok!("determinism", backward.snapshot(), "snapshot"),
+        );
         invariant!(
             "determinism",
             a == b,
@@ -337,9 +348,13 @@ mod kv {
         let listed: Vec<&str> = forward.iter().map(|(k, _)| k).collect();
         invariant!("determinism", listed.windows(2).all(|w| w[0] < w[1]), "iter is not in key order: {listed:?}");
         let mut restored = KvStore::new();
-        restored.restore(&a).expect("restore an image");
+        distributed::invariant_ok!("determinism", restored.restore(&a), "restore an image");
         invariant!("determinism", restored == forward, "restoring an image gave another state");
-        invariant!("determinism", restored.snapshot().expect("snapshot") == a, "an image does not round-trip");
+        invariant!(
+            "determinism",
+            distributed::invariant_ok!("determinism", restored.snapshot(), "snapshot") == a,
+            "an image does not round-trip"
+        );
     }
 
     #[test]
@@ -359,7 +374,11 @@ mod kv {
         run(&mut kv, 900, Op::Noop);
         invariant!("determinism", kv.log_time() == 900, "log time is {} after a no-op stamped 900", kv.log_time());
         let mut restored = KvStore::new();
-        restored.restore(&kv.snapshot().expect("snapshot")).expect("restore");
+        distributed::invariant_ok!(
+            "determinism",
+            restored.restore(&distributed::invariant_ok!("determinism", kv.snapshot(), "snapshot")),
+            "restore"
+        );
         invariant!("determinism", restored.log_time() == 900, "log time is not part of the image");
     }
 
@@ -469,7 +488,7 @@ mod replica {
         let (_, fs) = sim_disk(seed);
         let entries = log_of(&commands(seed, 30), 1);
         let mut replica = open(&fs, SyncPolicy::EveryAppend);
-        replica.append(&entries).expect("append");
+        distributed::invariant_ok!("in-order-apply", replica.append(&entries), "append");
         invariant!(
             "append-only",
             replica.last_log_index() == 31,
@@ -478,24 +497,29 @@ mod replica {
         );
         distributed::invariant_eq!(
             "append-only",
-            replica.entries(5, 8).expect("entries"),
+            distributed::invariant_ok!("in-order-apply", replica.entries(5, 8), "entries"),
             entries[4..7],
             "entries read back",
         );
         distributed::invariant_eq!(
             "in-order-apply",
-            replica.term(31).expect("term"),
+            distributed::invariant_ok!("in-order-apply", replica.term(31), "term"),
             1,
             "replica.term(31).expect(\"term\")",
         );
-        replica.commit(10).expect("commit 10");
-        let first = replica.apply_next().expect("apply_next").expect("entry 1 is committed");
+        distributed::invariant_ok!("in-order-apply", replica.commit(10), "commit 10");
+        let first = distributed::invariant_ok!("in-order-apply", replica.apply_next(), "apply_next")
+            .unwrap_or_else(|| distributed::fail!("in-order-apply", "entry 1 is committed: expected Some, seen None"));
         invariant!("in-order-apply", first.index == 1, "apply_next applied entry {} first", first.index);
-        let rest = replica.apply_committed().expect("apply_committed");
+        let rest = distributed::invariant_ok!("in-order-apply", replica.apply_committed(), "apply_committed");
         let indexes: Vec<Index> = rest.iter().map(|a| a.index).collect();
         invariant!("in-order-apply", indexes == (2..=10).collect::<Vec<_>>(), "apply_committed applied {indexes:?}");
-        replica.commit(31).expect("commit 31");
-        let all: Vec<_> = [first].into_iter().chain(rest).chain(replica.apply_committed().expect("apply")).collect();
+        distributed::invariant_ok!("in-order-apply", replica.commit(31), "commit 31");
+        let all: Vec<_> = [first]
+            .into_iter()
+            .chain(rest)
+            .chain(distributed::invariant_ok!("in-order-apply", replica.apply_committed(), "apply"))
+            .collect();
         let (model, outputs) = model_at(&entries, 31);
         for (applied, expected) in all.iter().zip(&outputs) {
             invariant!(
@@ -508,7 +532,11 @@ mod replica {
             );
         }
         invariant!("in-order-apply", all.len() == 31 && *replica.state() == model, "the state is not the model's");
-        invariant!("in-order-apply", replica.apply_next().expect("apply_next").is_none(), "nothing left to apply");
+        invariant!(
+            "in-order-apply",
+            distributed::invariant_ok!("in-order-apply", replica.apply_next(), "apply_next").is_none(),
+            "nothing left to apply"
+        );
         check_indexes(&replica, "after applying everything");
     }
 
@@ -518,10 +546,14 @@ mod replica {
         let (_, fs) = sim_disk(seed);
         let entries = log_of(&commands(seed, 9), 1);
         let mut replica = open(&fs, SyncPolicy::EveryAppend);
-        replica.append(&entries).expect("append");
-        invariant!("monotonic", replica.apply_committed().expect("apply").is_empty(), "applied before any commit");
-        replica.commit(4).expect("commit 4");
-        let applied = replica.apply_committed().expect("apply");
+        distributed::invariant_ok!("monotonic", replica.append(&entries), "append");
+        invariant!(
+            "monotonic",
+            distributed::invariant_ok!("monotonic", replica.apply_committed(), "apply").is_empty(),
+            "applied before any commit"
+        );
+        distributed::invariant_ok!("monotonic", replica.commit(4), "commit 4");
+        let applied = distributed::invariant_ok!("monotonic", replica.apply_committed(), "apply");
         invariant!(
             "monotonic",
             applied.len() == 4 && replica.last_applied() == 4,
@@ -531,7 +563,7 @@ mod replica {
         );
         invariant!(
             "monotonic",
-            replica.apply_next().expect("apply_next").is_none(),
+            distributed::invariant_ok!("monotonic", replica.apply_next(), "apply_next").is_none(),
             "apply_next passed the commit index"
         );
         check_indexes(&replica, "after applying up to the commit index");
@@ -543,10 +575,10 @@ mod replica {
         let (sim, fs) = sim_disk(seed);
         let mut replica = open(&fs, SyncPolicy::EveryAppend);
         let old = log_of(&commands(seed, 9), 1);
-        replica.append(&old).expect("append");
-        replica.commit(4).expect("commit 4");
+        distributed::invariant_ok!("persisted-commit", replica.append(&old), "append");
+        distributed::invariant_ok!("persisted-commit", replica.commit(4), "commit 4");
         // A resent prefix is skipped; nothing changes.
-        replica.append(&old[2..6]).expect("resend");
+        distributed::invariant_ok!("persisted-commit", replica.append(&old[2..6]), "resend");
         distributed::invariant_eq!(
             "append-only",
             replica.last_log_index(),
@@ -554,7 +586,7 @@ mod replica {
             "resent entries are skipped, not appended again",
         );
         // A conflict at the commit index is refused, and changes nothing.
-        let before = DirSnapshot::take(&sim, DIR).expect("list");
+        let before = DirSnapshot::take(&sim, DIR).expect("setup: list");
         let rewrite: Vec<Entry> = (4..=6).map(|i| Entry::new(i, 2, Vec::new())).collect();
         let refused = replica.append(&rewrite);
         invariant!(
@@ -562,7 +594,7 @@ mod replica {
             matches!(refused, Err(ReplicaError::TruncateCommitted { index: 4, commit: 4 })),
             "entries conflicting at committed index 4 were not refused with TruncateCommitted: {refused:?}"
         );
-        let after = DirSnapshot::take(&sim, DIR).expect("list");
+        let after = DirSnapshot::take(&sim, DIR).expect("setup: list");
         invariant!(
             "persisted-commit",
             before == after,
@@ -572,7 +604,11 @@ mod replica {
         invariant!("persisted-commit", replica.term(4).ok() == Some(1), "a refused append changed committed entry 4");
         // A conflict past it replaces the suffix.
         let new: Vec<Entry> = (5..=7).map(|i| Entry::new(i, 2, Vec::new())).collect();
-        replica.append(&new).expect("a conflict past the commit index is accepted");
+        distributed::invariant_ok!(
+            "persisted-commit",
+            replica.append(&new),
+            "a conflict past the commit index is accepted"
+        );
         invariant!(
             "matching",
             replica.last_log_index() == 7 && replica.term(5).ok() == Some(2) && replica.term(4).ok() == Some(1),
@@ -587,8 +623,8 @@ mod replica {
     fn gaps_and_commits_past_the_log_are_refused() {
         let (sim, fs) = sim_disk(lab_seed(5));
         let mut replica = open(&fs, SyncPolicy::EveryAppend);
-        replica.append(&log_of(&commands(5, 4), 1)).expect("append");
-        let before = DirSnapshot::take(&sim, DIR).expect("list");
+        distributed::invariant_ok!("monotonic", replica.append(&log_of(&commands(5, 4), 1)), "append");
+        let before = DirSnapshot::take(&sim, DIR).expect("setup: list");
         let gap = replica.append(&[Entry::new(8, 1, Vec::new())]);
         invariant!("append-only", matches!(gap, Err(ReplicaError::Gap { got: 8, last_index: 5 })), "a gap: {gap:?}");
         let past = replica.commit(6);
@@ -597,10 +633,10 @@ mod replica {
             matches!(past, Err(ReplicaError::CommitBeyondLog { index: 6, last_index: 5 })),
             "commit past the log: {past:?}"
         );
-        let after = DirSnapshot::take(&sim, DIR).expect("list");
+        let after = DirSnapshot::take(&sim, DIR).expect("setup: list");
         invariant!("monotonic", before == after, "a refusal changed files: {:?}", before.differences(&after));
-        replica.commit(3).expect("commit 3");
-        replica.commit(2).expect("a lower commit does nothing");
+        distributed::invariant_ok!("monotonic", replica.commit(3), "commit 3");
+        distributed::invariant_ok!("monotonic", replica.commit(2), "a lower commit does nothing");
         invariant!(
             "monotonic",
             replica.commit_index() == 3,
@@ -613,8 +649,8 @@ mod replica {
     fn terms_and_votes_never_go_back() {
         let (sim, fs) = sim_disk(lab_seed(6));
         let mut replica = open(&fs, SyncPolicy::EveryAppend);
-        replica.set_term(3, Some(1)).expect("term 3, vote 1");
-        replica.set_term(3, Some(1)).expect("the same vote again");
+        distributed::invariant_ok!("monotonic", replica.set_term(3, Some(1)), "term 3, vote 1");
+        distributed::invariant_ok!("monotonic", replica.set_term(3, Some(1)), "the same vote again");
         for (term, vote) in [(2, None), (3, Some(2)), (3, None)] {
             let refused = replica.set_term(term, vote);
             invariant!(
@@ -623,7 +659,7 @@ mod replica {
                 "set_term({term}, {vote:?}) after (3, Some(1)) was not refused: {refused:?}"
             );
         }
-        replica.set_term(4, None).expect("a new term");
+        distributed::invariant_ok!("monotonic", replica.set_term(4, None), "a new term");
         drop(replica);
         let replica = reopen(&sim.crash(distributed::vfs::CrashMode::Strict), SyncPolicy::EveryAppend);
         let hard = replica.hard_state();
@@ -638,9 +674,9 @@ mod commit {
     fn a_commit_survives_a_reopen() {
         let (sim, fs) = sim_disk(lab_seed(7));
         let mut replica = open(&fs, SyncPolicy::EveryAppend);
-        replica.append(&log_of(&commands(7, 9), 1)).expect("append");
-        replica.set_term(2, Some(5)).expect("set_term");
-        replica.commit(6).expect("commit 6");
+        distributed::invariant_ok!("persisted-commit", replica.append(&log_of(&commands(7, 9), 1)), "append");
+        distributed::invariant_ok!("persisted-commit", replica.set_term(2, Some(5)), "set_term");
+        distributed::invariant_ok!("persisted-commit", replica.commit(6), "commit 6");
         drop(replica);
         let disk = sim.crash(distributed::vfs::CrashMode::Strict);
         let file = Path::new(DIR).join(HARD_STATE_FILE);
@@ -703,22 +739,26 @@ mod snapshot {
             replica.take_snapshot().ok() == Some(SnapshotMeta::default()),
             "nothing applied"
         );
-        replica.append(&entries).expect("append");
-        replica.commit(41).expect("commit");
+        distributed::invariant_ok!("recovery-equivalence", replica.append(&entries), "append");
+        distributed::invariant_ok!("recovery-equivalence", replica.commit(41), "commit");
         for _ in 0..30 {
-            replica.apply_next().expect("apply_next");
+            distributed::invariant_ok!("recovery-equivalence", replica.apply_next(), "apply_next");
         }
-        let meta = replica.take_snapshot().expect("take_snapshot");
+        let meta = distributed::invariant_ok!("recovery-equivalence", replica.take_snapshot(), "take_snapshot");
         invariant!(
             "recovery-equivalence",
             meta == SnapshotMeta { last_index: 30, last_term: 1 },
             "a snapshot taken at last_applied 30 (commit 41) says it covers {meta:?}"
         );
-        let saved = replica.latest_snapshot().expect("latest_snapshot").expect("a snapshot was saved");
+        let saved = distributed::invariant_ok!("recovery-equivalence", replica.latest_snapshot(), "latest_snapshot")
+            .unwrap_or_else(|| {
+                distributed::fail!("recovery-equivalence", "a snapshot was saved: expected Some, seen None")
+            });
         let (model, _) = model_at(&entries, 30);
         invariant!(
             "recovery-equivalence",
-            saved.meta == meta && saved.data == model.snapshot().expect("image"),
+            saved.meta == meta
+                && saved.data == distributed::invariant_ok!("recovery-equivalence", model.snapshot(), "image"),
             "the saved snapshot's image is not the state after entries 1..=30"
         );
         invariant!(
@@ -742,7 +782,7 @@ mod snapshot {
             replica.last_applied(),
             if *replica.state() == model { "" } else { " not" }
         );
-        replica.apply_committed().expect("replay");
+        distributed::invariant_ok!("recovery-equivalence", replica.apply_committed(), "replay");
         invariant!("recovery-equivalence", *replica.state() == model_at(&entries, 41).0, "replay to 41");
     }
 
@@ -780,7 +820,11 @@ mod recovery {
         let entries = log_of(&commands(seed, 60), 1);
         let mut replica = open(&fs, SyncPolicy::EveryAppend);
         let mut acks = Vec::new();
-        drive(&mut replica, &entries, 7, 4, &mut acks).expect("the workload");
+        distributed::invariant_ok!(
+            "recovery-equivalence",
+            drive(&mut replica, &entries, 7, 4, &mut acks),
+            "the workload"
+        );
         let snapshot = replica.snapshot_meta();
         drop(replica);
         let mut replica = reopen(&sim.crash(distributed::vfs::CrashMode::Strict), SyncPolicy::EveryAppend);
@@ -791,7 +835,7 @@ mod recovery {
             replica.last_applied(),
             replica.snapshot_meta()
         );
-        let replayed = replica.apply_committed().expect("replay");
+        let replayed = distributed::invariant_ok!("recovery-equivalence", replica.apply_committed(), "replay");
         invariant!(
             "recovery-equivalence",
             replayed.len() as Index == 61 - snapshot.last_index,
@@ -809,8 +853,8 @@ mod recovery {
         let (sim, fs) = sim_disk(seed);
         let entries = log_of(&commands(seed, 20), 1);
         let mut replica = open(&fs, SyncPolicy::EveryAppend);
-        replica.append(&entries).expect("append");
-        replica.commit(8).expect("commit");
+        distributed::invariant_ok!("monotonic", replica.append(&entries), "append");
+        distributed::invariant_ok!("monotonic", replica.commit(8), "commit");
         drop(replica);
         let mut replica = reopen(&sim.crash(distributed::vfs::CrashMode::Strict), SyncPolicy::EveryAppend);
         invariant!(
@@ -819,7 +863,7 @@ mod recovery {
             "acknowledged entries are gone: {}",
             replica.last_log_index()
         );
-        let replayed = replica.apply_committed().expect("replay");
+        let replayed = distributed::invariant_ok!("monotonic", replica.apply_committed(), "replay");
         invariant!(
             "monotonic",
             replayed.len() == 8 && replica.last_applied() == 8,
@@ -850,12 +894,12 @@ mod recovery {
     fn a_damaged_hard_state_is_refused_not_read_as_zero() {
         let (sim, fs) = sim_disk(lab_seed(14));
         let mut replica = open(&fs, SyncPolicy::EveryAppend);
-        replica.append(&log_of(&commands(14, 5), 1)).expect("append");
-        replica.commit(5).expect("commit");
+        distributed::invariant_ok!("persisted-commit", replica.append(&log_of(&commands(14, 5), 1)), "append");
+        distributed::invariant_ok!("persisted-commit", replica.commit(5), "commit");
         drop(replica);
         let path = Path::new(DIR).join(HARD_STATE_FILE);
-        sim.flip_bit(&path, 8 * 28 + 1).expect("flip a bit of the commit index");
-        let before = DirSnapshot::take(&sim, DIR).expect("list");
+        sim.flip_bit(&path, 8 * 28 + 1).expect("setup: flip a bit of the commit index");
+        let before = DirSnapshot::take(&sim, DIR).expect("setup: list");
         let opened = Replica::open(Arc::clone(&fs), DIR, options(SyncPolicy::EveryAppend), KvStore::new());
         invariant!(
             "persisted-commit",
@@ -863,7 +907,7 @@ mod recovery {
             "a hard state with a flipped bit opened as {:?}: reading it as absent moves the commit index back to 0",
             opened.map(|r| r.hard_state())
         );
-        let after = DirSnapshot::take(&sim, DIR).expect("list");
+        let after = DirSnapshot::take(&sim, DIR).expect("setup: list");
         invariant!("persisted-commit", before == after, "the refusal changed files: {:?}", before.differences(&after));
     }
 
@@ -873,15 +917,19 @@ mod recovery {
         let (sim, fs) = sim_disk(seed);
         let entries = log_of(&commands(seed, 40), 1);
         let mut replica = open(&fs, SyncPolicy::EveryAppend);
-        drive(&mut replica, &entries, 41, 1, &mut Vec::new()).expect("the workload");
+        distributed::invariant_ok!(
+            "recovery-equivalence",
+            drive(&mut replica, &entries, 41, 1, &mut Vec::new()),
+            "the workload"
+        );
         drop(replica);
         // The snapshots are lost (an operator deleted them): the log alone starts at 42.
         let snapshots = Path::new(DIR).join(SNAPSHOT_DIR);
-        for name in sim.read_dir(&snapshots).expect("list") {
-            sim.remove_file(&snapshots.join(name)).expect("remove");
+        for name in sim.read_dir(&snapshots).expect("setup: list") {
+            sim.remove_file(&snapshots.join(name)).expect("setup: remove");
         }
-        sim.sync_dir(&snapshots).expect("sync");
-        let before = DirSnapshot::take(&sim, DIR).expect("list");
+        sim.sync_dir(&snapshots).expect("setup: sync");
+        let before = DirSnapshot::take(&sim, DIR).expect("setup: list");
         let opened = Replica::open(Arc::clone(&fs), DIR, options(SyncPolicy::EveryAppend), KvStore::new());
         invariant!(
             "recovery-equivalence",
@@ -889,7 +937,7 @@ mod recovery {
             "a log starting at 42 with no snapshot opened: {:?}",
             opened.map(|r| (r.first_log_index(), r.commit_index()))
         );
-        let after = DirSnapshot::take(&sim, DIR).expect("list");
+        let after = DirSnapshot::take(&sim, DIR).expect("setup: list");
         invariant!(
             "recovery-equivalence",
             before == after,
@@ -909,7 +957,7 @@ mod install {
         let mut leader = follower[..3].to_vec();
         let theirs = commands(seed ^ 0x5eed, 5);
         leader.extend(theirs.iter().enumerate().map(|(i, c)| Entry::new(i as Index + 4, 2, c.encode())));
-        let image = model_at(&leader, 8).0.snapshot().expect("image");
+        let image = distributed::invariant_ok!("determinism", model_at(&leader, 8).0.snapshot(), "image");
         (follower, leader, Snapshot { meta: SnapshotMeta { last_index: 8, last_term: 2 }, data: image })
     }
 
@@ -919,10 +967,10 @@ mod install {
         let (follower, leader, snapshot) = scenario(seed);
         let (sim, fs) = sim_disk(seed);
         let mut replica = open(&fs, SyncPolicy::EveryAppend);
-        replica.append(&follower).expect("append");
-        replica.commit(3).expect("commit");
-        replica.apply_committed().expect("apply");
-        let installed = replica.install_snapshot(&snapshot).expect("install");
+        distributed::invariant_ok!("matching", replica.append(&follower), "append");
+        distributed::invariant_ok!("matching", replica.commit(3), "commit");
+        distributed::invariant_ok!("matching", replica.apply_committed(), "apply");
+        let installed = distributed::invariant_ok!("matching", replica.install_snapshot(&snapshot), "install");
         invariant!("recovery-equivalence", installed, "a snapshot past the commit index was ignored");
         let leader_state = model_at(&leader, 8).0;
         invariant!(
@@ -940,11 +988,15 @@ mod install {
              contradict the leader)",
             replica.last_log_index()
         );
-        replica.append(&[Entry::new(9, 2, Vec::new())]).expect("the log continues after the snapshot");
-        replica.commit(9).expect("commit 9");
+        distributed::invariant_ok!(
+            "matching",
+            replica.append(&[Entry::new(9, 2, Vec::new())]),
+            "the log continues after the snapshot"
+        );
+        distributed::invariant_ok!("matching", replica.commit(9), "commit 9");
         drop(replica);
         let mut replica = reopen(&sim.crash(distributed::vfs::CrashMode::Strict), SyncPolicy::EveryAppend);
-        replica.apply_committed().expect("replay");
+        distributed::invariant_ok!("matching", replica.apply_committed(), "replay");
         invariant!(
             "recovery-equivalence",
             replica.snapshot_meta() == snapshot.meta && *replica.state() == leader_state,
@@ -959,11 +1011,11 @@ mod install {
         let (follower, _, snapshot) = scenario(seed);
         let (sim, fs) = sim_disk(seed);
         let mut replica = open(&fs, SyncPolicy::EveryAppend);
-        replica.append(&follower).expect("append");
-        replica.commit(9).expect("commit");
-        let before = DirSnapshot::take(&sim, DIR).expect("list");
-        let installed = replica.install_snapshot(&snapshot).expect("install");
-        let after = DirSnapshot::take(&sim, DIR).expect("list");
+        distributed::invariant_ok!("monotonic", replica.append(&follower), "append");
+        distributed::invariant_ok!("monotonic", replica.commit(9), "commit");
+        let before = DirSnapshot::take(&sim, DIR).expect("setup: list");
+        let installed = distributed::invariant_ok!("monotonic", replica.install_snapshot(&snapshot), "install");
+        let after = DirSnapshot::take(&sim, DIR).expect("setup: list");
         invariant!(
             "monotonic",
             !installed && replica.commit_index() == 9 && before == after,
