@@ -76,7 +76,7 @@ fn empty_and_bad_entries_and_bad_images_are_handled_without_change() {
         matches!(bad, Err(IdemError::BadCommand(_))) && store == before,
         "garbage entry data gave {bad:?} or changed the state"
     );
-    let image = store.snapshot().expect("snapshot");
+    let image = distributed::invariant_ok!("determinism", store.snapshot(), "snapshot");
     let mut longer = image.clone();
     longer.push(0);
     for (what, bytes) in [("one byte more", longer), ("empty", Vec::new()), ("garbage", vec![0xff; 40])] {

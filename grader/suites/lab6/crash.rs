@@ -205,18 +205,27 @@ fn timeouts_and_crashes_still_perform_each_payment_once() {
 fn records_travel_to_another_replica_in_an_installed_snapshot() {
     let seed = lab_seed(0x6c3);
     let (_, leader_fs) = sim_disk(seed);
-    let mut leader = open(&leader_fs, SyncPolicy::EveryAppend).expect("open the leader");
+    let mut leader = distributed::invariant_ok!(
+        "recovery-equivalence",
+        open(&leader_fs, SyncPolicy::EveryAppend),
+        "open the leader"
+    );
     for i in 0..5 {
         let (req, op) = request(i);
-        leader.execute(1_000 + i as u64, &req, op).expect("execute");
+        distributed::invariant_ok!("recovery-equivalence", leader.execute(1_000 + i as u64, &req, op), "execute");
     }
-    leader.take_snapshot().expect("take_snapshot");
-    let snapshot = leader.replica().latest_snapshot().expect("latest_snapshot").expect("a snapshot");
+    distributed::invariant_ok!("recovery-equivalence", leader.take_snapshot(), "take_snapshot");
+    let snapshot =
+        distributed::invariant_ok!("recovery-equivalence", leader.replica().latest_snapshot(), "latest_snapshot")
+            .unwrap_or_else(|| distributed::fail!("recovery-equivalence", "a snapshot: expected Some, seen None"));
     let (_, follower_fs) = sim_disk(seed + 1);
-    let mut follower =
-        Replica::open(follower_fs, "follower", options(SyncPolicy::EveryAppend), IdemStore::new(config()))
-            .expect("open the follower");
-    let installed = follower.install_snapshot(&snapshot).expect("install_snapshot");
+    let mut follower = distributed::invariant_ok!(
+        "recovery-equivalence",
+        Replica::open(follower_fs, "follower", options(SyncPolicy::EveryAppend), IdemStore::new(config())),
+        "open the follower"
+    );
+    let installed =
+        distributed::invariant_ok!("recovery-equivalence", follower.install_snapshot(&snapshot), "install_snapshot");
     invariant!("recovery-equivalence", installed, "the follower refused a snapshot past its commit index");
     for i in 0..5 {
         let r = record(&format!("k{i}"));

@@ -15,7 +15,7 @@ fn every_record_expires_at_exactly_its_own_log_time() {
     for (i, &t) in created.iter().enumerate() {
         apply(&mut store, t, execute(&record(&format!("k{i}")), incr("n", 1)));
     }
-    let mut t = *created.last().expect("records");
+    let mut t = *created.last().expect("setup: records");
     while t < created[0] + TTL + 20 * 137 + 10 {
         t += 31;
         apply(&mut store, t, IdemOp::Plain(Op::Noop));
@@ -104,14 +104,21 @@ fn every_restore_point_of_a_long_workload_decides_alike() {
         })
         .collect();
     let mut straight = IdemStore::new(config());
-    let outputs: Vec<Vec<u8>> = commands.iter().map(|c| straight.apply(&c.encode()).expect("apply")).collect();
+    let outputs: Vec<Vec<u8>> = commands
+        .iter()
+        .map(|c| distributed::invariant_ok!("determinism", straight.apply(&c.encode()), "apply"))
+        .collect();
     let mut prefix = IdemStore::new(config());
     for cut in 0..commands.len() {
         if cut % 10 == 0 {
             let mut restored = IdemStore::new(config());
-            restored.restore(&prefix.snapshot().expect("snapshot")).expect("restore");
+            distributed::invariant_ok!(
+                "determinism",
+                restored.restore(&distributed::invariant_ok!("determinism", prefix.snapshot(), "snapshot")),
+                "restore"
+            );
             for (i, c) in commands.iter().enumerate().skip(cut) {
-                let out = restored.apply(&c.encode()).expect("apply");
+                let out = distributed::invariant_ok!("determinism", restored.apply(&c.encode()), "apply");
                 invariant!(
                     "determinism",
                     out == outputs[i],
@@ -122,13 +129,14 @@ fn every_restore_point_of_a_long_workload_decides_alike() {
             }
             invariant!(
                 "determinism",
-                restored.snapshot().expect("snapshot") == straight.snapshot().expect("snapshot"),
+                distributed::invariant_ok!("determinism", restored.snapshot(), "snapshot")
+                    == distributed::invariant_ok!("determinism", straight.snapshot(), "snapshot"),
                 "restored after entry {cut}, the final image differs ({:?} against {:?})",
                 restored.stats(),
                 straight.stats()
             );
         }
-        prefix.apply(&commands[cut].encode()).expect("apply");
+        distributed::invariant_ok!("determinism", prefix.apply(&commands[cut].encode()), "apply");
     }
 }
 

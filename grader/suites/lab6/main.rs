@@ -44,8 +44,16 @@ macro_rules! fail {
 
 /// Applies `op` at log time `timestamp`.
 pub fn apply(store: &mut IdemStore, timestamp: u64, op: IdemOp) -> IdemOutput {
-    let bytes = store.apply(&IdemCommand::new(timestamp, op).encode()).expect("apply a command");
-    IdemOutput::decode(&bytes).expect("apply returns an encoded IdemOutput")
+    let bytes = distributed::invariant_ok!(
+        "recovery-equivalence",
+        store.apply(&IdemCommand::new(timestamp, op).encode()),
+        "apply a command"
+    );
+    distributed::invariant_ok!(
+        "recovery-equivalence",
+        IdemOutput::decode(&bytes),
+        "apply returns an encoded IdemOutput"
+    )
 }
 
 pub fn record(idempotency_key: &str) -> RecordKey {
@@ -61,7 +69,7 @@ pub fn execute(record: &RecordKey, op: Op) -> IdemOp {
 }
 
 pub fn counter(store: &IdemStore, key: &str) -> i64 {
-    store.kv().get(key).map_or(0, |bytes| i64::from_le_bytes(bytes.try_into().expect("an 8-byte counter")))
+    store.kv().get(key).map_or(0, |bytes| i64::from_le_bytes(bytes.try_into().expect("setup: an 8-byte counter")))
 }
 
 pub fn inner(output: &IdemOutput) -> Option<&Output> {

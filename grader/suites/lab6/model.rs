@@ -109,7 +109,7 @@ impl Model {
                     IdemOutput::InProgress { attempt, lease_until }
                 }
                 Some(ModelRecord { state: ModelState::InProgress { attempt, .. }, created, .. }) => {
-                    let held = self.records.get_mut(&request.record).expect("live");
+                    let held = self.records.get_mut(&request.record).expect("setup: live");
                     held.state = ModelState::InProgress { attempt: attempt + 1, lease_until: now + LEASE };
                     IdemOutput::Begun {
                         downstream_key: DownstreamKey::derive(&request.record, created),
@@ -132,7 +132,8 @@ impl Model {
                 Some(ModelRecord { state: ModelState::Completed(o), .. }) => IdemOutput::AlreadyCompleted(o),
                 Some(r @ ModelRecord { state: ModelState::Applied(_), .. }) => conflict(&r, request.fingerprint),
                 Some(_) => {
-                    self.records.get_mut(&request.record).expect("live").state = ModelState::Completed(outcome.clone());
+                    self.records.get_mut(&request.record).expect("setup: live").state =
+                        ModelState::Completed(outcome.clone());
                     IdemOutput::Completed(outcome.clone())
                 }
             },
@@ -140,7 +141,7 @@ impl Model {
                 Some(r) if r.fingerprint != request.fingerprint => conflict(&r, request.fingerprint),
                 Some(ModelRecord { state: ModelState::Completed(o), .. }) => IdemOutput::AlreadyCompleted(o),
                 Some(ModelRecord { state: ModelState::InProgress { attempt: held, .. }, .. }) if held == *attempt => {
-                    self.records.get_mut(&request.record).expect("live").state =
+                    self.records.get_mut(&request.record).expect("setup: live").state =
                         ModelState::InProgress { attempt: held, lease_until: now };
                     IdemOutput::Released
                 }
@@ -170,7 +171,8 @@ fn run(steps: &[Step]) {
     let mut model = Model::default();
     let mut t = 1_000;
     let mut log: Vec<(IdemCommand, Vec<u8>)> = Vec::new();
-    let mut snapshot: (usize, Vec<u8>) = (0, IdemStore::new(config()).snapshot().expect("snapshot"));
+    let mut snapshot: (usize, Vec<u8>) =
+        (0, distributed::invariant_ok!("determinism", IdemStore::new(config()).snapshot(), "snapshot"));
     for (position, step) in steps.iter().enumerate() {
         let op = match step {
             Step::Execute { id, body } => {
@@ -190,14 +192,18 @@ fn run(steps: &[Step]) {
                 IdemOp::Plain(Op::Noop)
             }
             Step::Snapshot => {
-                snapshot = (log.len(), store.snapshot().expect("snapshot"));
+                snapshot = (log.len(), distributed::invariant_ok!("determinism", store.snapshot(), "snapshot"));
                 continue;
             }
             Step::Crash => {
                 let mut recovered = IdemStore::new(config());
-                recovered.restore(&snapshot.1).expect("restore the newest snapshot");
+                distributed::invariant_ok!(
+                    "determinism",
+                    recovered.restore(&snapshot.1),
+                    "restore the newest snapshot"
+                );
                 for (i, (command, first)) in log.iter().enumerate().skip(snapshot.0) {
-                    let again = recovered.apply(&command.encode()).expect("replay");
+                    let again = distributed::invariant_ok!("determinism", recovered.apply(&command.encode()), "replay");
                     invariant!(
                         "determinism",
                         &again == first,
@@ -208,7 +214,8 @@ fn run(steps: &[Step]) {
                 }
                 invariant!(
                     "recovery-equivalence",
-                    recovered.snapshot().expect("snapshot") == store.snapshot().expect("snapshot"),
+                    distributed::invariant_ok!("determinism", recovered.snapshot(), "snapshot")
+                        == distributed::invariant_ok!("determinism", store.snapshot(), "snapshot"),
                     "step {position}: snapshot (after entry {}) plus replay is not the state before the crash",
                     snapshot.0
                 );
@@ -218,9 +225,9 @@ fn run(steps: &[Step]) {
         };
         t += 1;
         let command = IdemCommand::new(t, op);
-        let got = store.apply(&command.encode()).expect("apply");
+        let got = distributed::invariant_ok!("determinism", store.apply(&command.encode()), "apply");
         let expected = model.apply(&command);
-        let decoded = IdemOutput::decode(&got).expect("decode");
+        let decoded = distributed::invariant_ok!("determinism", IdemOutput::decode(&got), "decode");
         let invariant = match (&expected, &decoded) {
             (IdemOutput::Conflict { .. }, _) | (_, IdemOutput::Conflict { .. }) => "fingerprint-conflict",
             (IdemOutput::InProgress { .. }, _) | (_, IdemOutput::InProgress { .. }) => "marker-resolution",

@@ -45,8 +45,12 @@ macro_rules! fail {
 
 /// Applies `op` at log time `timestamp`, as a replica applies a committed entry.
 fn apply(store: &mut IdemStore, timestamp: u64, op: IdemOp) -> IdemOutput {
-    let bytes = store.apply(&IdemCommand::new(timestamp, op).encode()).expect("apply a command");
-    IdemOutput::decode(&bytes).expect("apply returns an encoded IdemOutput")
+    let bytes = distributed::invariant_ok!(
+        "exactly-once",
+        store.apply(&IdemCommand::new(timestamp, op).encode()),
+        "apply a command"
+    );
+    distributed::invariant_ok!("exactly-once", IdemOutput::decode(&bytes), "apply returns an encoded IdemOutput")
 }
 
 fn record(idempotency_key: &str) -> RecordKey {
@@ -63,7 +67,7 @@ fn execute(record: &RecordKey, op: Op) -> IdemOp {
 }
 
 fn counter(store: &IdemStore, key: &str) -> i64 {
-    store.kv().get(key).map_or(0, |bytes| i64::from_le_bytes(bytes.try_into().expect("an 8-byte counter")))
+    store.kv().get(key).map_or(0, |bytes| i64::from_le_bytes(bytes.try_into().expect("setup: an 8-byte counter")))
 }
 
 /// The output inside an Executed or Replayed answer.
@@ -283,18 +287,25 @@ mod ttl {
         let seed = lab_seed(61);
         let commands = workload(seed, 200);
         let mut first = IdemStore::new(config());
-        let outputs: Vec<Vec<u8>> = commands.iter().map(|c| first.apply(&c.encode()).expect("apply")).collect();
+        let outputs: Vec<Vec<u8>> = commands
+            .iter()
+            .map(|c| distributed::invariant_ok!("determinism", first.apply(&c.encode()), "apply"))
+            .collect();
         for cut in [0, 37, 120, 199] {
             // Another replica: applies the prefix, snapshots, restores into a fresh store, and
             // applies the rest; the way a restarted replica replays.
             let mut prefix = IdemStore::new(config());
             for c in &commands[..cut] {
-                prefix.apply(&c.encode()).expect("apply");
+                distributed::invariant_ok!("determinism", prefix.apply(&c.encode()), "apply");
             }
             let mut second = IdemStore::new(config());
-            second.restore(&prefix.snapshot().expect("snapshot")).expect("restore");
+            distributed::invariant_ok!(
+                "determinism",
+                second.restore(&distributed::invariant_ok!("determinism", prefix.snapshot(), "snapshot")),
+                "restore"
+            );
             for (i, c) in commands.iter().enumerate().skip(cut) {
-                let out = second.apply(&c.encode()).expect("apply");
+                let out = distributed::invariant_ok!("determinism", second.apply(&c.encode()), "apply");
                 invariant!(
                     "determinism",
                     out == outputs[i],
@@ -307,7 +318,8 @@ mod ttl {
             }
             invariant!(
                 "determinism",
-                second.snapshot().expect("snapshot") == first.snapshot().expect("snapshot"),
+                distributed::invariant_ok!("determinism", second.snapshot(), "snapshot")
+                    == distributed::invariant_ok!("determinism", first.snapshot(), "snapshot"),
                 "after the same {} entries, a replica restored after entry {cut} has another image ({} records) \
                  than one that applied every entry ({} records)",
                 commands.len(),
@@ -349,7 +361,11 @@ mod gc {
             if step == 1 && !restored_once {
                 // A restart in the middle: the restored store must go on collecting.
                 let mut restored = IdemStore::new(config());
-                restored.restore(&store.snapshot().expect("snapshot")).expect("restore");
+                distributed::invariant_ok!(
+                    "bounded-gc",
+                    restored.restore(&distributed::invariant_ok!("bounded-gc", store.snapshot(), "snapshot")),
+                    "restore"
+                );
                 store = restored;
                 restored_once = true;
             }
@@ -403,9 +419,9 @@ mod snapshot {
         apply(&mut store, 1_000, execute(&record("a"), incr("n", 3)));
         apply(&mut store, 1_100, IdemOp::Begin { request: Request::new(record("b"), b"charge") });
         apply(&mut store, 1_200, IdemOp::Plain(Op::Put { key: "x".into(), value: b"y".to_vec() }));
-        let image = store.snapshot().expect("snapshot");
+        let image = distributed::invariant_ok!("recovery-equivalence", store.snapshot(), "snapshot");
         let mut restored = IdemStore::new(config());
-        restored.restore(&image).expect("restore");
+        distributed::invariant_ok!("recovery-equivalence", restored.restore(&image), "restore");
         invariant!(
             "recovery-equivalence",
             restored == store && restored.stats() == store.stats(),
@@ -433,13 +449,17 @@ mod snapshot {
     #[test]
     fn records_survive_snapshot_compaction_and_reopen() {
         let (sim, fs) = sim_disk(lab_seed(63));
-        let mut service = open(&fs).expect("open");
+        let mut service = distributed::invariant_ok!("recovery-equivalence", open(&fs), "open");
         let requests: Vec<RecordKey> = (0..6).map(|i| record(&format!("k{i}"))).collect();
         for (i, r) in requests.iter().enumerate() {
             let op = incr("n", 1);
-            service.execute(1_000 + i as u64, &Request::for_op(r.clone(), &op), op).expect("execute");
+            distributed::invariant_ok!(
+                "recovery-equivalence",
+                service.execute(1_000 + i as u64, &Request::for_op(r.clone(), &op), op),
+                "execute"
+            );
         }
-        let meta = service.take_snapshot().expect("take_snapshot");
+        let meta = distributed::invariant_ok!("recovery-equivalence", service.take_snapshot(), "take_snapshot");
         invariant!(
             "recovery-equivalence",
             service.replica().first_log_index() == meta.last_index + 1,
@@ -449,7 +469,11 @@ mod snapshot {
         let mut service = reopen(&sim);
         for (i, r) in requests.iter().enumerate() {
             let op = incr("n", 1);
-            let out = service.execute(2_000 + i as u64, &Request::for_op(r.clone(), &op), op).expect("execute");
+            let out = distributed::invariant_ok!(
+                "recovery-equivalence",
+                service.execute(2_000 + i as u64, &Request::for_op(r.clone(), &op), op),
+                "execute"
+            );
             invariant!(
                 "recovery-equivalence",
                 out == IdemOutput::Replayed(Output::Counter(i as i64 + 1)),
