@@ -105,6 +105,21 @@ enum Command {
         #[command(flatten)]
         course: CourseArgs,
     },
+    /// Write the workspace the grader builds to grade one lab, with the reference (or the
+    /// stub) as the graded code and the hidden suite in place: where an instructor runs
+    /// cargo-mutants on a reference, or reruns one graded test by hand.
+    ExportWorkspace {
+        /// An absent or empty directory.
+        dir: PathBuf,
+        /// The lab: N or labN.
+        #[arg(long, value_name = "N")]
+        lab: String,
+        /// Grade the stub's code instead of the reference's.
+        #[arg(long)]
+        stub: bool,
+        #[command(flatten)]
+        course: CourseArgs,
+    },
     /// Check that the course grades what it claims to: references 100%, stubs 0, zoo caught.
     Selfcheck {
         /// Check one lab only.
@@ -232,6 +247,20 @@ fn run(cli: Cli) -> Result<i32> {
             eprintln!(
                 "wrote the grading bundle of lab{lab} ({} files) to {}: no reference of lab{lab} or later, no other lab's hidden suite",
                 bundle.files.len(),
+                dir.display()
+            );
+            Ok(exit::OK)
+        }
+        Command::ExportWorkspace { dir, lab, stub, course: course_args } => {
+            let course = open_course(&course_args)?;
+            let [lab] = select_labs(&course, Some(&lab))?[..] else {
+                return Err(GraderError::Usage("--lab names one lab".into()));
+            };
+            let workspace = crate::workspace::export(&course, lab, !stub, &absolute(&dir)?)?;
+            eprintln!(
+                "wrote the grading workspace of lab{lab} ({} as the graded code, test targets {}) to {}",
+                if stub { "the stub" } else { "the reference" },
+                workspace.test_targets.join(", "),
                 dir.display()
             );
             Ok(exit::OK)

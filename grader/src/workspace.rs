@@ -217,6 +217,28 @@ impl GeneratedWorkspace {
     }
 }
 
+/// Writes, in the new or empty directory `dest`, the workspace a grade of `lab` builds: the
+/// reference's code (or the stub's) as the graded package, earlier labs as references, and the
+/// hidden suite in place. Nothing else of the grade happens (no policy check, no sandbox): it
+/// is the instructors' bench for cargo-mutants on a reference (`cargo mutants --package labN
+/// -- --test public --test hidden`, see the instructors' chapter) and for rerunning a graded
+/// test by hand.
+pub fn export(course: &Course, lab: LabNumber, reference: bool, dest: &Path) -> Result<GeneratedWorkspace> {
+    crate::handout::refuse_non_empty(dest, "the workspace")?;
+    let (dir, shown) = if reference { (course.solution_dir(lab), "reference") } else { (course.stub_dir(lab), "stub") };
+    let src = crate::submission::read_tree(&dir.join("src"), shown, &[])
+        .map_err(|refusal| GraderError::config(dir.clone(), refusal.notes.join("; ")))?;
+    let earlier_labs = course
+        .labs()?
+        .into_iter()
+        .filter(|&earlier| earlier < lab)
+        .map(|earlier| (earlier, LabSource::Reference))
+        .collect();
+    let workspace = generate(course, dest, &WorkspaceRequest { lab, src, earlier_labs })?;
+    workspace.install_hidden_suite()?;
+    Ok(workspace)
+}
+
 struct GeneratedLab {
     dir: PathBuf,
     package: String,

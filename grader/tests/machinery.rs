@@ -284,3 +284,23 @@ fn the_command_line_exit_codes_tell_a_grade_from_a_grader_failure() {
     let failed = run(&["selfcheck", "--no-handout"]);
     assert_eq!(failed.status.code(), Some(1), "{}", String::from_utf8_lossy(&failed.stdout));
 }
+
+#[test]
+fn the_grading_workspace_exports_with_the_reference_or_the_stub_and_the_hidden_suite() {
+    let fake = FakeCourse::new();
+    let course = fake.course();
+    let dest = fake.root().join("workspace-reference");
+    let workspace = grader::workspace::export(&course, 1, true, &dest).unwrap();
+    assert_eq!(workspace.test_targets, ["public", "hidden"]);
+    let graded = dest.join("graded/lab1");
+    assert_eq!(fs::read_to_string(graded.join("src/lib.rs")).unwrap(), REFERENCE);
+    assert!(graded.join("tests/hidden/main.rs").is_file(), "the hidden suite is in place");
+    assert!(dest.join("Cargo.toml").is_file());
+
+    let dest = fake.root().join("workspace-stub");
+    grader::workspace::export(&course, 1, false, &dest).unwrap();
+    assert_eq!(fs::read_to_string(dest.join("graded/lab1/src/lib.rs")).unwrap(), STUB);
+
+    let error = grader::workspace::export(&course, 1, true, &dest).unwrap_err().to_string();
+    assert!(error.contains("not empty"), "an export never writes over files it did not write: {error}");
+}
