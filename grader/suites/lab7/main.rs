@@ -30,12 +30,20 @@ mod chunks {
         let mut b = ChunkedKv::with_chunks(8);
         let keys: Vec<String> = (0..50).map(|i| format!("key{i}")).collect();
         for (i, key) in keys.iter().enumerate() {
-            a.apply(&Command::new(i as u64, put(key, key.as_bytes())).encode()).unwrap();
+            distributed::invariant_ok!(
+                "determinism",
+                a.apply(&Command::new(i as u64, put(key, key.as_bytes())).encode()),
+                "a.apply(..)"
+            );
         }
         for (i, key) in keys.iter().enumerate().rev() {
-            b.apply(&Command::new(i as u64, put(key, key.as_bytes())).encode()).unwrap();
+            distributed::invariant_ok!(
+                "determinism",
+                b.apply(&Command::new(i as u64, put(key, key.as_bytes())).encode()),
+                "b.apply(..)"
+            );
         }
-        b.apply(&Command::new(49, Op::Noop).encode()).unwrap();
+        distributed::invariant_ok!("determinism", b.apply(&Command::new(49, Op::Noop).encode()), "b.apply(..)");
         invariant!("determinism", a == b, "two orders of the same writes give different states");
         invariant!("determinism", a.full_image() == b.full_image(), "equal states give different full images");
     }
@@ -49,7 +57,8 @@ mod chunks {
         // A real two-chunk image with its chunks swapped: every key is in the wrong chunk.
         let mut two = ChunkedKv::with_chunks(2);
         apply_all(&mut two, &commands(8, 30, 10));
-        let mut swapped = Image::decode(&two.full_image()).unwrap();
+        let mut swapped =
+            distributed::invariant_ok!("recovery-equivalence", Image::decode(&two.full_image()), "Image::decode(..)");
         swapped.chunks.swap(0, 1);
         let mut trailing = two.full_image();
         trailing.push(0);
@@ -86,8 +95,10 @@ mod concurrency {
                 std::thread::spawn(move || store.save_frozen(&frozen, meta(at as Index)))
             };
             apply_all(&mut state, &cmds[at..at + 100]);
-            writer.join().expect("the snapshot thread").unwrap_or_else(|e| fail!("point-in-time", "save: {e}"));
-            let (m, back) = store.load_state().unwrap().unwrap();
+            distributed::invariant_ok!("point-in-time", writer.join(), "the snapshot thread")
+                .unwrap_or_else(|e| fail!("point-in-time", "save: {e}"));
+            let (m, back) = distributed::invariant_ok!("point-in-time", store.load_state(), "store.load_state()")
+                .unwrap_or_else(|| distributed::fail!("point-in-time", "store.load_state(): expected Some, seen None"));
             invariant!(
                 "point-in-time",
                 m == meta(at as Index) && same_state(&back, &model(&cmds[..at])),
@@ -103,11 +114,24 @@ mod concurrency {
         let store = open_store(&fs);
         let mut state = ChunkedKv::with_chunks(4);
         apply_all(&mut state, &commands(3, 30, 10));
-        store.save_frozen(&state.freeze(), meta(30)).unwrap();
+        distributed::invariant_ok!(
+            "point-in-time",
+            store.save_frozen(&state.freeze(), meta(30)),
+            "store.save_frozen(..)"
+        );
         // No frozen view is alive now: the chunk is written in place, and must still be dirty.
-        state.apply(&Command::new(9_999, put("k1", b"after")).encode()).unwrap();
-        store.save_frozen(&state.freeze(), meta(31)).unwrap();
-        let (_, back) = store.load_state().unwrap().unwrap();
+        distributed::invariant_ok!(
+            "point-in-time",
+            state.apply(&Command::new(9_999, put("k1", b"after")).encode()),
+            "state.apply(..)"
+        );
+        distributed::invariant_ok!(
+            "point-in-time",
+            store.save_frozen(&state.freeze(), meta(31)),
+            "store.save_frozen(..)"
+        );
+        let (_, back) = distributed::invariant_ok!("point-in-time", store.load_state(), "store.load_state()")
+            .unwrap_or_else(|| distributed::fail!("point-in-time", "store.load_state(): expected Some, seen None"));
         invariant!(
             "point-in-time",
             back.get("k1") == Some(&b"after"[..]) && back == state,
@@ -132,7 +156,7 @@ fn snapshot_rounds(
             apply_all(&mut state, &cmds[10 * round..upto]);
             if round % 2 == 1 {
                 // Through the image path (lab 4's take_snapshot), clean chunks by reference.
-                let data = state.snapshot().unwrap();
+                let data = distributed::invariant_ok!("recovery-equivalence", state.snapshot(), "state.snapshot()");
                 store.save(&distributed::storage::Snapshot { meta: meta(upto as Index), data })?;
             } else {
                 store.save_frozen(&state.freeze(), meta(upto as Index))?;
@@ -201,7 +225,11 @@ mod faults {
         let store = open_store(&fs);
         let mut state = ChunkedKv::with_chunks(6);
         apply_all(&mut state, &commands(seed, 60, 20));
-        store.save_frozen(&state.freeze(), meta(60)).unwrap();
+        distributed::invariant_ok!(
+            "recovery-equivalence",
+            store.save_frozen(&state.freeze(), meta(60)),
+            "store.save_frozen(..)"
+        );
         (sim, fs, store)
     }
 
@@ -209,12 +237,20 @@ mod faults {
     fn bit_rot_in_any_chunk_is_refused_on_restore() {
         let seed = lab_seed(0x7120);
         let (_, _, store) = saved(seed);
-        for id in store.manifest().unwrap().chunks {
+        for id in store
+            .manifest()
+            .unwrap_or_else(|| distributed::fail!("checksum", "store.manifest(): expected Some, seen None"))
+            .chunks
+        {
             let (sim, fs, _) = saved(seed);
             let path = Path::new(STORE).join(CHUNK_DIR).join(id.to_hex());
-            let len = fs.open(&path, distributed::vfs::OpenMode::Read).unwrap().len().unwrap();
+            let len = fs
+                .open(&path, distributed::vfs::OpenMode::Read)
+                .expect("setup: fs.open(..)")
+                .len()
+                .expect("setup: fs.open(..).expect(..).len()");
             let mut rng = TestRng::new(seed ^ id.0[0] as u64);
-            sim.flip_bit(&path, rng.below(len * 8)).unwrap();
+            sim.flip_bit(&path, rng.below(len * 8)).expect("setup: sim.flip_bit(..)");
             let reopened = open_store(&fs);
             match reopened.latest() {
                 Err(StoreError::ChunkCorrupt { .. }) => {}
@@ -227,7 +263,7 @@ mod faults {
     fn a_damaged_manifest_is_a_typed_error_not_an_empty_store() {
         let seed = lab_seed(0x7121);
         let (sim, fs, _) = saved(seed);
-        sim.flip_bit(Path::new(STORE).join(MANIFEST_FILE), 8 * 20 + 1).unwrap();
+        sim.flip_bit(Path::new(STORE).join(MANIFEST_FILE), 8 * 20 + 1).expect("setup: sim.flip_bit(..)");
         match ChunkStore::open(fs, STORE, StoreOptions::default()) {
             Err(StoreError::ManifestCorrupt(_)) => {}
             Ok(store) => fail!("checksum", "a damaged manifest opened as {:?}", store.manifest().map(|m| m.meta)),
@@ -260,10 +296,18 @@ mod faults {
         let cmds = commands(seed, 80, 30);
         let mut state = ChunkedKv::with_chunks(8);
         apply_all(&mut state, &cmds[..40]);
-        open_store_with(&fs, Codec::None).save_frozen(&state.freeze(), meta(40)).unwrap();
+        distributed::invariant_ok!(
+            "on-disk-format",
+            open_store_with(&fs, Codec::None).save_frozen(&state.freeze(), meta(40)),
+            "open_store_with(..).save_frozen(..)"
+        );
         apply_all(&mut state, &cmds[40..]);
         let store = open_store_with(&fs, Codec::Lz4);
-        store.save_frozen(&state.freeze(), meta(80)).unwrap();
+        distributed::invariant_ok!(
+            "on-disk-format",
+            store.save_frozen(&state.freeze(), meta(80)),
+            "store.save_frozen(..)"
+        );
         let back = open_store_with(&fs, Codec::None).load_state().unwrap_or_else(|e| fail!("on-disk-format", "{e}"));
         invariant!(
             "on-disk-format",
@@ -294,19 +338,19 @@ mod properties {
             for (i, cut) in cuts.iter().enumerate() {
                 apply_all(&mut state, &cmds[at..at + cut]);
                 at += cut;
-                store.save_frozen(&state.freeze(), meta(at as Index)).unwrap();
+                distributed::invariant_ok!("recovery-equivalence", store.save_frozen(&state.freeze(), meta(at as Index)), "store.save_frozen(..)");
                 if i % 2 == 1 {
                     store = open_store(&fs);
-                    state = store.load_state().unwrap().unwrap().1;
+                    state = distributed::invariant_ok!("recovery-equivalence", store.load_state(), "store.load_state()").unwrap_or_else(|| distributed::fail!("recovery-equivalence", "store.load_state(): expected Some, seen None")).1;
                 }
             }
-            let (m, back) = store.load_state().unwrap().unwrap();
+            let (m, back) = distributed::invariant_ok!("recovery-equivalence", store.load_state(), "store.load_state()").unwrap_or_else(|| distributed::fail!("recovery-equivalence", "store.load_state(): expected Some, seen None"));
             invariant!(
                 "recovery-equivalence",
                 m.last_index == at as Index && same_state(&back, &model(&cmds)),
                 "after {} snapshots over {chunks} chunks the store restores another state", cuts.len()
             );
-            let listed: BTreeSet<ChunkId> = store.manifest().unwrap().chunks.into_iter().collect();
+            let listed: BTreeSet<ChunkId> = store.manifest().unwrap_or_else(|| distributed::fail!("recovery-equivalence", "store.manifest(): expected Some, seen None")).chunks.into_iter().collect();
             let held: BTreeSet<ChunkId> = store.chunk_ids().into_iter().collect();
             invariant!("gc-safety", listed == held, "the store holds {} chunks, the manifest lists {}", held.len(), listed.len());
         }
@@ -318,10 +362,10 @@ mod stream {
 
     fn leader(fs: &FsRef, cmds: &[Command]) -> SnapshottingReplica {
         let mut leader = open_node(fs, SnapshotPolicy::default());
-        leader.append(&log_of(cmds)).unwrap();
-        leader.commit(cmds.len() as Index).unwrap();
-        leader.apply_committed().unwrap();
-        leader.snapshot_now().unwrap();
+        distributed::invariant_ok!("recovery-equivalence", leader.append(&log_of(cmds)), "leader.append(..)");
+        distributed::invariant_ok!("recovery-equivalence", leader.commit(cmds.len() as Index), "leader.commit(..)");
+        distributed::invariant_ok!("recovery-equivalence", leader.apply_committed(), "leader.apply_committed()");
+        distributed::invariant_ok!("recovery-equivalence", leader.snapshot_now(), "leader.snapshot_now()");
         leader
     }
 
@@ -333,19 +377,29 @@ mod stream {
         let (_b, follower_fs) = sim_disk(seed + 1);
         let leader = leader(&leader_fs, &cmds);
         let mut follower = open_node(&follower_fs, SnapshotPolicy::default());
-        follower.append(&log_of(&cmds)).unwrap();
-        follower.commit(40).unwrap();
-        follower.apply_committed().unwrap();
+        distributed::invariant_ok!("incremental", follower.append(&log_of(&cmds)), "follower.append(..)");
+        distributed::invariant_ok!("incremental", follower.commit(40), "follower.commit(..)");
+        distributed::invariant_ok!("incremental", follower.apply_committed(), "follower.apply_committed()");
         // The follower's state at 40 shares most chunks with the leader's at 50.
-        follower.snapshot_now().unwrap();
-        let manifest = leader.store().manifest().unwrap();
+        distributed::invariant_ok!("incremental", follower.snapshot_now(), "follower.snapshot_now()");
+        let manifest = leader.store().manifest().unwrap_or_else(|| {
+            distributed::fail!("incremental", "leader.store().manifest(): expected Some, seen None")
+        });
         let missing = follower.store().missing(&manifest);
         let differing = manifest.chunks.iter().filter(|id| !follower.store().chunk_ids().contains(id)).count();
         invariant!("incremental", missing.len() <= differing, "{} chunks missing, {differing} differ", missing.len());
-        let (sent, _) = stream_snapshot(leader.store(), &mut follower).unwrap();
+        let (sent, _) = distributed::invariant_ok!(
+            "incremental",
+            stream_snapshot(leader.store(), &mut follower),
+            "stream_snapshot(..)"
+        );
         invariant!("incremental", sent == missing.len(), "{sent} sent, {} missing", missing.len());
         invariant!("recovery-equivalence", follower.state() == leader.state(), "the follower's state differs");
-        let (again, _) = stream_snapshot(leader.store(), &mut follower).unwrap();
+        let (again, _) = distributed::invariant_ok!(
+            "incremental",
+            stream_snapshot(leader.store(), &mut follower),
+            "stream_snapshot(..)"
+        );
         invariant!("incremental", again == 0, "a follower holding every chunk was sent {again}");
     }
 
@@ -357,9 +411,22 @@ mod stream {
         let (_b, follower_fs) = sim_disk(seed + 1);
         let leader = leader(&leader_fs, &cmds);
         let mut follower = open_node(&follower_fs, SnapshotPolicy::default());
-        let manifest = leader.store().manifest().unwrap();
+        let manifest = leader.store().manifest().unwrap_or_else(|| {
+            distributed::fail!("atomic-write", "leader.store().manifest(): expected Some, seen None")
+        });
         let first = manifest.chunks[0];
-        follower.store().receive_chunk(&first, &leader.store().chunk_file(&first).unwrap()).unwrap();
+        distributed::invariant_ok!(
+            "atomic-write",
+            follower.store().receive_chunk(
+                &first,
+                &distributed::invariant_ok!(
+                    "atomic-write",
+                    leader.store().chunk_file(&first),
+                    "leader.store().chunk_file(..)"
+                )
+            ),
+            "follower.store().receive_chunk(..)"
+        );
         match follower.install_streamed(&manifest) {
             Err(NodeError::Incomplete { .. }) => {}
             other => fail!("atomic-write", "installing with chunks missing gave {other:?}"),
@@ -389,13 +456,13 @@ mod policy {
             let key = format!("hot{}", i / 10);
             entries.push(Entry::new(i + 1, 1, Command::new(i, put(&key, &i.to_le_bytes())).encode()));
         }
-        node.append(&entries[..10]).unwrap();
-        node.commit(10).unwrap();
-        node.apply_committed().unwrap();
+        distributed::invariant_ok!("incremental", node.append(&entries[..10]), "node.append(..)");
+        distributed::invariant_ok!("incremental", node.commit(10), "node.commit(..)");
+        distributed::invariant_ok!("incremental", node.apply_committed(), "node.apply_committed()");
         let before: BTreeSet<ChunkId> = node.store().chunk_ids().into_iter().collect();
-        node.append(&entries[10..20]).unwrap();
-        node.commit(20).unwrap();
-        node.apply_committed().unwrap();
+        distributed::invariant_ok!("incremental", node.append(&entries[10..20]), "node.append(..)");
+        distributed::invariant_ok!("incremental", node.commit(20), "node.commit(..)");
+        distributed::invariant_ok!("incremental", node.apply_committed(), "node.apply_committed()");
         let after: BTreeSet<ChunkId> = node.store().chunk_ids().into_iter().collect();
         let new = after.difference(&before).count();
         invariant!("incremental", new == 1, "ten writes to one key made the next snapshot add {new} chunk files");

@@ -40,7 +40,10 @@ mod chunks {
         let commands = commands(seed, 300, 40);
         let (mut chunked, mut kv) = (ChunkedKv::with_chunks(8), KvStore::new());
         for (i, command) in commands.iter().enumerate() {
-            let (a, b) = (chunked.apply(&command.encode()).unwrap(), kv.apply(&command.encode()).unwrap());
+            let (a, b) = (
+                distributed::invariant_ok!("determinism", chunked.apply(&command.encode()), "chunked.apply(..)"),
+                distributed::invariant_ok!("determinism", kv.apply(&command.encode()), "kv.apply(..)"),
+            );
             invariant!("determinism", a == b, "command {i} ({command:?}): chunked output {a:?}, KvStore output {b:?}");
         }
         invariant!("determinism", same_state(&chunked, &kv), "after 300 commands: {} vs the model", describe(&chunked));
@@ -88,9 +91,17 @@ mod chunks {
         );
         let keys = ["k3", "k17", "k40"];
         for key in keys {
-            state.apply(&Command::new(100, put(key, b"new")).encode()).unwrap();
+            distributed::invariant_ok!(
+                "incremental",
+                state.apply(&Command::new(100, put(key, b"new")).encode()),
+                "state.apply(..)"
+            );
         }
-        state.apply(&Command::new(101, Op::Delete { key: "absent".into() }).encode()).unwrap();
+        distributed::invariant_ok!(
+            "incremental",
+            state.apply(&Command::new(101, Op::Delete { key: "absent".into() }).encode()),
+            "state.apply(..)"
+        );
         let expected: BTreeSet<usize> = keys.iter().map(|k| chunk_of(k, 16)).collect();
         let dirty: BTreeSet<usize> = state.dirty_chunks().into_iter().collect();
         invariant!(
@@ -111,21 +122,22 @@ mod format {
         let id = ChunkId::of(&content);
         invariant!("on-disk-format", id.to_hex().len() == 64, "a chunk id names a file with 64 hex digits");
         invariant!("on-disk-format", ChunkId::from_hex(&id.to_hex()) == Some(id), "a chunk id round-trips its name");
-        let file = encode_chunk(&content, Codec::None).unwrap();
+        let file =
+            distributed::invariant_ok!("on-disk-format", encode_chunk(&content, Codec::None), "encode_chunk(..)");
         invariant!(
             "on-disk-format",
             file.len() == 28 + content.len(),
             "an uncompressed chunk file is 28 + content bytes"
         );
         invariant!("on-disk-format", &file[..8] == b"RSMCHK01", "magic: {:?}", &file[..8]);
-        let field = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().unwrap());
+        let field = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().expect("setup: file[..].try_into()"));
         invariant!("on-disk-format", file[8] == 0 && file[9..12] == [0, 0, 0], "codec byte and reserved bytes");
         invariant!("on-disk-format", field(12) as usize == content.len(), "raw_len at offset 12");
         invariant!("on-disk-format", field(16) as usize == content.len(), "stored_len at offset 16");
         invariant!("on-disk-format", field(20) == crc32fast::hash(&file[28..]), "crc32 of the stored bytes at 20");
         invariant!("on-disk-format", field(24) == crc32fast::hash(&file[..24]), "crc32 of the header at 24");
         for codec in [Codec::None, Codec::Lz4] {
-            let file = encode_chunk(&content, codec).unwrap();
+            let file = distributed::invariant_ok!("on-disk-format", encode_chunk(&content, codec), "encode_chunk(..)");
             invariant!("on-disk-format", file[8] == codec.tag(), "{codec:?}: codec byte {}", file[8]);
             let back = decode_chunk(&id, &file);
             invariant!("on-disk-format", back.as_ref() == Ok(&content), "{codec:?}: decoded {back:?}");
@@ -141,7 +153,7 @@ mod format {
         invariant!("on-disk-format", &manifest_file[..8] == b"RSMMAN01", "manifest magic");
         invariant!("on-disk-format", decode_manifest(&manifest_file) == Ok(manifest.clone()), "a manifest round-trips");
         for codec in [Codec::None, Codec::Lz4] {
-            let file = encode_chunk(&content, codec).unwrap();
+            let file = distributed::invariant_ok!("checksum", encode_chunk(&content, codec), "encode_chunk(..)");
             for byte in 0..file.len() {
                 let mut bad = file.clone();
                 bad[byte] ^= 0x20;
@@ -174,7 +186,7 @@ mod format {
     fn a_compressed_chunk_under_another_chunks_name_is_refused() {
         let (a, b) = (vec![b'a'; 500], vec![b'b'; 500]);
         for codec in [Codec::None, Codec::Lz4] {
-            let file_b = encode_chunk(&b, codec).unwrap();
+            let file_b = distributed::invariant_ok!("checksum", encode_chunk(&b, codec), "encode_chunk(..)");
             match decode_chunk(&ChunkId::of(&a), &file_b) {
                 Err(FormatError::WrongContent { .. }) => {}
                 other => fail!(
@@ -200,15 +212,27 @@ mod incremental {
         let store = open_store(&fs);
         let mut state = ChunkedKv::with_chunks(32);
         apply_all(&mut state, &(0..200).map(|i| Command::new(i, put(&format!("k{i}"), &[7; 40]))).collect::<Vec<_>>());
-        let first = store.save_frozen(&state.freeze(), meta(200)).unwrap();
+        let first = distributed::invariant_ok!(
+            "incremental",
+            store.save_frozen(&state.freeze(), meta(200)),
+            "store.save_frozen(..)"
+        );
         invariant!("incremental", first.chunks_written == 32, "the first snapshot writes all 32 chunks: {first:?}");
         let changed = ["k1", "k50", "k51", "k199"];
         for key in changed {
-            state.apply(&Command::new(300, put(key, b"changed")).encode()).unwrap();
+            distributed::invariant_ok!(
+                "incremental",
+                state.apply(&Command::new(300, put(key, b"changed")).encode()),
+                "state.apply(..)"
+            );
         }
         let dirty: BTreeSet<usize> = changed.iter().map(|k| chunk_of(k, 32)).collect();
         stats.reset();
-        let second = store.save_frozen(&state.freeze(), meta(204)).unwrap();
+        let second = distributed::invariant_ok!(
+            "incremental",
+            store.save_frozen(&state.freeze(), meta(204)),
+            "store.save_frozen(..)"
+        );
         let written = stats.stats().total().bytes_written;
         invariant!(
             "incremental",
@@ -225,14 +249,19 @@ mod incremental {
             second.manifest_bytes
         );
         stats.reset();
-        let third = store.save_frozen(&state.freeze(), meta(205)).unwrap();
+        let third = distributed::invariant_ok!(
+            "incremental",
+            store.save_frozen(&state.freeze(), meta(205)),
+            "store.save_frozen(..)"
+        );
         invariant!(
             "incremental",
             third.chunks_written == 0,
             "nothing changed, yet {} chunks were written",
             third.chunks_written
         );
-        let (_, back) = restored(&store, "recovery-equivalence").expect("a snapshot");
+        let (_, back) = restored(&store, "recovery-equivalence")
+            .unwrap_or_else(|| distributed::fail!("incremental", "a snapshot: expected Some, seen None"));
         invariant!("recovery-equivalence", back == state, "the restored state differs from the saved one");
     }
 
@@ -244,7 +273,11 @@ mod incremental {
         let mut state = ChunkedKv::with_chunks(8);
         let cmds = commands(seed, 80, 20);
         apply_all(&mut state, &cmds[..40]);
-        store.save_frozen(&state.freeze(), meta(40)).unwrap();
+        distributed::invariant_ok!(
+            "incremental",
+            store.save_frozen(&state.freeze(), meta(40)),
+            "store.save_frozen(..)"
+        );
         apply_all(&mut state, &cmds[40..]);
         let dirty_before = state.dirty_chunks();
         sim.fail_next_syncs(1);
@@ -260,7 +293,8 @@ mod incremental {
         store
             .save_frozen(&state.freeze(), meta(80))
             .unwrap_or_else(|e| fail!("incremental", "the snapshot after a reopen fails: {e}"));
-        let (m, back) = restored(&store, "incremental").expect("a snapshot");
+        let (m, back) = restored(&store, "incremental")
+            .unwrap_or_else(|| distributed::fail!("incremental", "a snapshot: expected Some, seen None"));
         invariant!(
             "incremental",
             m == meta(80) && same_state(&back, &model(&cmds)),
@@ -311,8 +345,16 @@ fn snapshot_workload(seed: u64, rounds: usize) -> impl Fn(&SimFs, &mut Vec<Index
             state.restore(&image).map_err(|e| format!("{e:?}"))?;
             let upto = 12 * (round + 1);
             apply_all(&mut state, &cmds[12 * round..upto]);
-            state.apply(&Command::new(0, put("transient", b"x")).encode()).unwrap();
-            state.apply(&Command::new(0, Op::Delete { key: "transient".into() }).encode()).unwrap();
+            distributed::invariant_ok!(
+                "incremental",
+                state.apply(&Command::new(0, put("transient", b"x")).encode()),
+                "state.apply(..)"
+            );
+            distributed::invariant_ok!(
+                "incremental",
+                state.apply(&Command::new(0, Op::Delete { key: "transient".into() }).encode()),
+                "state.apply(..)"
+            );
             store.save_frozen(&state.freeze(), meta(upto as Index)).map_err(|e| e.to_string())?;
             acked.push(upto as Index);
         }
@@ -358,7 +400,11 @@ mod switch {
         let store = open_store(&fs);
         let mut state = ChunkedKv::with_chunks(4);
         apply_all(&mut state, &commands(1, 20, 8));
-        store.save_frozen(&state.freeze(), meta(20)).unwrap();
+        distributed::invariant_ok!(
+            "atomic-write",
+            store.save_frozen(&state.freeze(), meta(20)),
+            "store.save_frozen(..)"
+        );
         let ops: Vec<String> = sim.ops().iter().map(|op| op.to_string()).collect();
         let position = |needle: &str| ops.iter().position(|op| op.contains(needle));
         let renamed = position("MANIFEST.tmp -> ");
@@ -367,7 +413,8 @@ mod switch {
             renamed.is_some(),
             "the manifest was not renamed from MANIFEST.tmp; steps: {ops:#?}"
         );
-        let renamed = renamed.unwrap();
+        let renamed =
+            renamed.unwrap_or_else(|| distributed::fail!("atomic-write", "renamed: expected Some, seen None"));
         let synced_after =
             ops[renamed..].iter().any(|op| op.contains("sync_dir") && op.contains(STORE) && !op.contains(CHUNK_DIR));
         invariant!(
@@ -397,19 +444,26 @@ mod restore {
         let mut state = ChunkedKv::with_chunks(8);
         for (round, chunk) in cmds.chunks(50).enumerate() {
             apply_all(&mut state, chunk);
-            store.save_frozen(&state.freeze(), meta(50 * (round as Index + 1))).unwrap();
+            distributed::invariant_ok!(
+                "recovery-equivalence",
+                store.save_frozen(&state.freeze(), meta(50 * (round as Index + 1))),
+                "store.save_frozen(..)"
+            );
         }
         let full = state.full_image();
         let mut from_full = ChunkedKv::with_chunks(8);
-        from_full.restore(&full).expect("a full image restores");
-        let latest =
-            store.latest().unwrap_or_else(|e| fail!("recovery-equivalence", "latest: {e}")).expect("a snapshot");
+        distributed::invariant_ok!("recovery-equivalence", from_full.restore(&full), "a full image restores");
+        let latest = store
+            .latest()
+            .unwrap_or_else(|e| fail!("recovery-equivalence", "latest: {e}"))
+            .unwrap_or_else(|| distributed::fail!("recovery-equivalence", "a snapshot: expected Some, seen None"));
         invariant!(
             "recovery-equivalence",
             latest.data == full,
             "the image assembled from the manifest's chunks differs from the full image of the same state"
         );
-        let (_, incremental) = restored(&store, "recovery-equivalence").unwrap();
+        let (_, incremental) = restored(&store, "recovery-equivalence")
+            .unwrap_or_else(|| distributed::fail!("recovery-equivalence", "restored(..): expected Some, seen None"));
         invariant!(
             "recovery-equivalence",
             incremental == from_full && same_state(&incremental, &model(&cmds)),
@@ -426,15 +480,17 @@ mod restore {
         let store = open_store(&fs);
         let mut state = ChunkedKv::with_chunks(4);
         apply_all(&mut state, &commands(seed, 40, 10));
-        store.save_frozen(&state.freeze(), meta(40)).unwrap();
-        let manifest = store.manifest().unwrap();
+        distributed::invariant_ok!("checksum", store.save_frozen(&state.freeze(), meta(40)), "store.save_frozen(..)");
+        let manifest = store
+            .manifest()
+            .unwrap_or_else(|| distributed::fail!("checksum", "store.manifest(): expected Some, seen None"));
         let chunk = Path::new(STORE).join(CHUNK_DIR).join(manifest.chunks[1].to_hex());
-        sim.flip_bit(&chunk, 8 * 40 + 3).unwrap();
+        sim.flip_bit(&chunk, 8 * 40 + 3).expect("setup: sim.flip_bit(..)");
         match store.latest() {
             Err(StoreError::ChunkCorrupt { .. }) => {}
             other => fail!("checksum", "a flipped bit in a chunk file gave {:?}", other.map(|s| s.map(|s| s.meta))),
         }
-        fs.remove_file(&chunk).unwrap();
+        fs.remove_file(&chunk).expect("setup: fs.remove_file(..)");
         match store.latest() {
             Err(StoreError::MissingChunk { .. }) => {}
             other => fail!("checksum", "a missing chunk file gave {:?}", other.map(|s| s.map(|s| s.meta))),
@@ -458,10 +514,15 @@ mod gc {
             store
                 .save_frozen(&state.freeze(), meta(20 * (round as Index + 1)))
                 .unwrap_or_else(|e| fail!("gc-safety", "snapshot {round}: {e}"));
-            let listed: BTreeSet<ChunkId> = store.manifest().unwrap().chunks.into_iter().collect();
+            let listed: BTreeSet<ChunkId> = store
+                .manifest()
+                .unwrap_or_else(|| distributed::fail!("gc-safety", "store.manifest(): expected Some, seen None"))
+                .chunks
+                .into_iter()
+                .collect();
             let on_disk: BTreeSet<ChunkId> = fs
                 .read_dir(&Path::new(STORE).join(CHUNK_DIR))
-                .unwrap()
+                .expect("setup: fs.read_dir(..)")
                 .iter()
                 .filter_map(|n| ChunkId::from_hex(n))
                 .collect();
@@ -493,7 +554,7 @@ mod gc {
                 if let Err(e) = reopened {
                     fail!("gc-safety", "after the crash the store does not open: {e}");
                 }
-                if let Err(e) = reopened.unwrap().latest() {
+                if let Err(e) = distributed::invariant_ok!("gc-safety", reopened, "reopened").latest() {
                     fail!("gc-safety", "after the crash and a reopen the durable manifest does not restore: {e}");
                 }
             },
@@ -506,9 +567,13 @@ mod policy {
     use super::*;
 
     fn drive(node: &mut SnapshottingReplica, entries: &[Entry]) {
-        node.append(entries).unwrap();
-        node.commit(entries.last().unwrap().index).unwrap();
-        node.apply_committed().unwrap();
+        distributed::invariant_ok!("incremental", node.append(entries), "node.append(..)");
+        distributed::invariant_ok!(
+            "incremental",
+            node.commit(entries.last().expect("setup: entries.last()").index),
+            "node.commit(..)"
+        );
+        distributed::invariant_ok!("incremental", node.apply_committed(), "node.apply_committed()");
     }
 
     #[test]
@@ -533,7 +598,8 @@ mod policy {
             node.replica().first_log_index(),
             node.replica().snapshot_meta()
         );
-        let (_, back) = restored(node.store(), "recovery-equivalence").unwrap();
+        let (_, back) = restored(node.store(), "recovery-equivalence")
+            .unwrap_or_else(|| distributed::fail!("prefix-compaction", "restored(..): expected Some, seen None"));
         invariant!(
             "point-in-time",
             same_state(&back, &model(&cmds[..90])),
@@ -558,14 +624,15 @@ mod policy {
         let (_sim, fs) = sim_disk(seed);
         let cmds = commands(seed, 40, 12);
         let mut node = open_node(&fs, SnapshotPolicy::default());
-        node.append(&log_of(&cmds)).unwrap();
-        node.commit(40).unwrap();
+        distributed::invariant_ok!("point-in-time", node.append(&log_of(&cmds)), "node.append(..)");
+        distributed::invariant_ok!("point-in-time", node.commit(40), "node.commit(..)");
         for _ in 0..25 {
-            node.apply_next().unwrap();
+            distributed::invariant_ok!("point-in-time", node.apply_next(), "node.apply_next()");
         }
         let m = node.snapshot_now().unwrap_or_else(|e| fail!("point-in-time", "snapshot at last_applied 25: {e}"));
         invariant!("point-in-time", m.last_index == 25, "a snapshot with last_applied 25 and commit 40 covers {m:?}");
-        let (stored, back) = restored(node.store(), "point-in-time").unwrap();
+        let (stored, back) = restored(node.store(), "point-in-time")
+            .unwrap_or_else(|| distributed::fail!("point-in-time", "restored(..): expected Some, seen None"));
         invariant!(
             "point-in-time",
             stored.last_index == 25 && same_state(&back, &model(&cmds[..25])),
@@ -586,8 +653,8 @@ mod policy {
                 let mut node = SnapshottingReplica::open(fs, NODE, node_options(policy))?;
                 for batch in entries.chunks(6) {
                     node.append(batch)?;
-                    node.commit(batch.last().unwrap().index)?;
-                    acked.push(batch.last().unwrap().index);
+                    node.commit(batch.last().expect("setup: batch.last()").index)?;
+                    acked.push(batch.last().expect("setup: batch.last()").index);
                     node.apply_committed()?;
                 }
                 Ok(())
@@ -621,10 +688,14 @@ mod stream {
 
     fn leader_with(fs: &FsRef, entries: &[Entry]) -> SnapshottingReplica {
         let mut leader = open_node(fs, SnapshotPolicy::default());
-        leader.append(entries).unwrap();
-        leader.commit(entries.last().unwrap().index).unwrap();
-        leader.apply_committed().unwrap();
-        leader.snapshot_now().unwrap();
+        distributed::invariant_ok!("incremental", leader.append(entries), "leader.append(..)");
+        distributed::invariant_ok!(
+            "incremental",
+            leader.commit(entries.last().expect("setup: entries.last()").index),
+            "leader.commit(..)"
+        );
+        distributed::invariant_ok!("incremental", leader.apply_committed(), "leader.apply_committed()");
+        distributed::invariant_ok!("incremental", leader.snapshot_now(), "leader.snapshot_now()");
         leader
     }
 
@@ -637,7 +708,11 @@ mod stream {
         let (_b, follower_fs) = sim_disk(seed + 1);
         let mut leader = leader_with(&leader_fs, &entries);
         let mut follower = open_node(&follower_fs, SnapshotPolicy::default());
-        let (sent, _) = stream_snapshot(leader.store(), &mut follower).unwrap();
+        let (sent, _) = distributed::invariant_ok!(
+            "incremental",
+            stream_snapshot(leader.store(), &mut follower),
+            "stream_snapshot(..)"
+        );
         invariant!("incremental", sent == 8, "a follower with nothing received {sent} of 8 chunks");
         invariant!(
             "recovery-equivalence",
@@ -648,12 +723,16 @@ mod stream {
         // Two more writes on the leader: the next stream sends only their chunks.
         let more = [Command::new(5_000, put("k3", b"new")), Command::new(5_001, put("k33", b"new"))];
         entries.extend(more.iter().enumerate().map(|(i, c)| Entry::new(61 + i as Index, 1, c.encode())));
-        leader.append(&entries[60..]).unwrap();
-        leader.commit(62).unwrap();
-        leader.apply_committed().unwrap();
-        leader.snapshot_now().unwrap();
+        distributed::invariant_ok!("incremental", leader.append(&entries[60..]), "leader.append(..)");
+        distributed::invariant_ok!("incremental", leader.commit(62), "leader.commit(..)");
+        distributed::invariant_ok!("incremental", leader.apply_committed(), "leader.apply_committed()");
+        distributed::invariant_ok!("incremental", leader.snapshot_now(), "leader.snapshot_now()");
         let changed: BTreeSet<usize> = ["k3", "k33"].iter().map(|k| chunk_of(k, 8)).collect();
-        let (sent, _) = stream_snapshot(leader.store(), &mut follower).unwrap();
+        let (sent, _) = distributed::invariant_ok!(
+            "incremental",
+            stream_snapshot(leader.store(), &mut follower),
+            "stream_snapshot(..)"
+        );
         invariant!("incremental", sent == changed.len(), "{} chunks changed, {sent} were sent", changed.len());
         invariant!(
             "recovery-equivalence",
@@ -670,9 +749,13 @@ mod stream {
         let (_b, follower_fs) = sim_disk(2);
         let leader = leader_with(&leader_fs, &log_of(&commands(3, 30, 20)));
         let follower = open_node(&follower_fs, SnapshotPolicy::default());
-        let manifest = leader.store().manifest().unwrap();
+        let manifest = leader
+            .store()
+            .manifest()
+            .unwrap_or_else(|| distributed::fail!("checksum", "leader.store().manifest(): expected Some, seen None"));
         let id = manifest.chunks[0];
-        let mut file = leader.store().chunk_file(&id).unwrap();
+        let mut file =
+            distributed::invariant_ok!("checksum", leader.store().chunk_file(&id), "leader.store().chunk_file(..)");
         let last = file.len() - 1;
         file[last] ^= 0x10;
         match follower.store().receive_chunk(&id, &file) {
