@@ -28,7 +28,7 @@ fn appends(root: &Path, name: &str, count: u64, sync: SyncPolicy, recorded: bool
     let dir = fresh(root, name);
     let inner: FsRef = Arc::new(StdFs::new(&dir));
     let recorder = Recorder::real();
-    let fs: FsRef = if recorded { Arc::new(RecordingFs::new(inner, Arc::clone(&recorder))) } else { inner };
+    let fs: FsRef = if recorded { Arc::new(RecordingFs::over(inner, Arc::clone(&recorder))) } else { inner };
     // One segment holds the whole workload, as in lab 1's benchmark.
     let wal = Wal::open(fs, "wal", WalOptions { segment_size: 1 << 30, sync }).map_err(|e| e.to_string())?;
     let entries: Vec<Entry> = (1..=count).map(|i| Entry::new(i, 1, vec![i as u8; DATA_LEN])).collect();

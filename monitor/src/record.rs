@@ -12,11 +12,10 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use distributed::vfs::{FsRef, OpenMode, Vfs, VfsFile};
+use distributed::vfs::{Call, Layer, Layered, OpenMode, Vfs};
 
 use crate::analysis::{FileKind, IoEvent, IoOp, LatencyModel, Served, Summary};
 
@@ -163,113 +162,41 @@ impl Recorder {
     }
 }
 
-fn path_text(path: &Path) -> String {
-    path.to_string_lossy().into_owned()
-}
+/// A filesystem that records every call to the one it wraps: the kit's [`Layered`]
+/// forwarding, with the [`Recorder`] as its layer (`Layered::over(inner, recorder)`).
+pub type RecordingFs = Layered<Recorder>;
 
-/// A filesystem that records every call to the one it wraps.
-#[derive(Debug, Clone)]
-pub struct RecordingFs {
-    inner: FsRef,
-    recorder: Arc<Recorder>,
-}
-
-impl RecordingFs {
-    /// Records the calls made to `inner` into `recorder`.
-    pub fn new(inner: FsRef, recorder: Arc<Recorder>) -> RecordingFs {
-        RecordingFs { inner, recorder }
-    }
-}
-
-impl Vfs for RecordingFs {
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn VfsFile>> {
-        let name = path_text(path);
-        let kind = FileKind::of_path(&name);
-        let creates = match mode {
-            OpenMode::CreateNew => true,
-            OpenMode::Create => !self.inner.exists(path)?,
-            OpenMode::Read | OpenMode::ReadWrite => false,
+impl Layer for Recorder {
+    fn around(&self, inner: &dyn Vfs, call: Call<'_>, run: &mut dyn FnMut() -> io::Result<u64>) -> io::Result<u64> {
+        let (path, op, offset) = match call {
+            Call::Open { path, mode } => {
+                let creates = match mode {
+                    OpenMode::CreateNew => true,
+                    OpenMode::Create => !inner.exists(path)?,
+                    OpenMode::Read | OpenMode::ReadWrite => false,
+                };
+                if !creates {
+                    return run();
+                }
+                (path, IoOp::Create, 0)
+            }
+            // A rename is recorded under the name it makes.
+            Call::Rename { to, .. } => (to, IoOp::Rename, 0),
+            Call::RemoveFile { path } => (path, IoOp::Remove, 0),
+            Call::SyncDir { dir } => (dir, IoOp::DirSync, 0),
+            Call::ReadAt { path, offset, .. } => (path, IoOp::Read, offset),
+            Call::WriteAt { path, offset, .. } => (path, IoOp::Write, offset),
+            Call::SetLen { path, .. } => (path, IoOp::SetLen, 0),
+            Call::SyncData { path } | Call::SyncAll { path } => (path, IoOp::Sync, 0),
+            Call::CreateDirAll { .. } | Call::ReadDir { .. } | Call::Exists { .. } | Call::Len { .. } => return run(),
         };
-        let inner = if creates {
-            self.recorder.record(&name, kind, IoOp::Create, 0, || self.inner.open(path, mode), |_| 0)?
-        } else {
-            self.inner.open(path, mode)?
+        // Borrowed, not copied, for the UTF-8 names the labs use.
+        let name = path.to_string_lossy();
+        let kind = if matches!(call, Call::SyncDir { .. }) { FileKind::Other } else { FileKind::of_path(&name) };
+        let len = match call {
+            Call::SetLen { len, .. } => Some(len),
+            _ => None,
         };
-        Ok(Box::new(RecordingFile { inner, name, kind, recorder: Arc::clone(&self.recorder) }))
-    }
-
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(path)
-    }
-
-    fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
-        self.inner.read_dir(dir)
-    }
-
-    fn exists(&self, path: &Path) -> io::Result<bool> {
-        self.inner.exists(path)
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        let name = path_text(to);
-        self.recorder.record(&name, FileKind::of_path(&name), IoOp::Rename, 0, || self.inner.rename(from, to), |_| 0)
-    }
-
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        let name = path_text(path);
-        self.recorder.record(&name, FileKind::of_path(&name), IoOp::Remove, 0, || self.inner.remove_file(path), |_| 0)
-    }
-
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        let name = path_text(dir);
-        self.recorder.record(&name, FileKind::Other, IoOp::DirSync, 0, || self.inner.sync_dir(dir), |_| 0)
-    }
-}
-
-#[derive(Debug)]
-struct RecordingFile {
-    inner: Box<dyn VfsFile>,
-    name: String,
-    kind: FileKind,
-    recorder: Arc<Recorder>,
-}
-
-impl VfsFile for RecordingFile {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        self.recorder.record(
-            &self.name,
-            self.kind,
-            IoOp::Read,
-            offset,
-            || self.inner.read_at(offset, buf),
-            |&n| n as u64,
-        )
-    }
-
-    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<usize> {
-        self.recorder.record(
-            &self.name,
-            self.kind,
-            IoOp::Write,
-            offset,
-            || self.inner.write_at(offset, data),
-            |&n| n as u64,
-        )
-    }
-
-    fn len(&self) -> io::Result<u64> {
-        self.inner.len()
-    }
-
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.recorder.record(&self.name, self.kind, IoOp::SetLen, 0, || self.inner.set_len(len), |_| len)
-    }
-
-    fn sync_data(&self) -> io::Result<()> {
-        self.recorder.record(&self.name, self.kind, IoOp::Sync, 0, || self.inner.sync_data(), |_| 0)
-    }
-
-    fn sync_all(&self) -> io::Result<()> {
-        self.recorder.record(&self.name, self.kind, IoOp::Sync, 0, || self.inner.sync_all(), |_| 0)
+        self.record(&name, kind, op, offset, run, |&moved| len.unwrap_or(moved))
     }
 }

@@ -112,7 +112,7 @@ impl WorkloadSpec {
                 (Arc::new(StdFs::new(&dir)), Some(dir))
             }
         };
-        let fs: FsRef = Arc::new(RecordingFs::new(inner, Arc::clone(&recorder)));
+        let fs: FsRef = Arc::new(RecordingFs::over(inner, Arc::clone(&recorder)));
         let result = match self.lab {
             1 => lab1_workload(self, fs, &recorder),
             2 => lab2_workload(self, fs, &recorder),

@@ -4,13 +4,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
 use std::time::Duration;
 
 use crate::rng::lab_seed;
 use crate::storage::{Entry, Index, Term};
-use crate::vfs::{FsRef, OpenMode, SimFs, Vfs, VfsFile};
+use crate::vfs::{Call, FsRef, Layer, Layered, OpenMode, SimFs, Vfs};
 
 /// A proptest configuration seeded from [`lab_seed`], so a property test finds the same
 /// cases every run and `LAB_SEED` replays a failure. `PROPTEST_CASES` still overrides `cases`.
@@ -166,10 +166,13 @@ impl fmt::Debug for DirSnapshot {
 /// whether appends share them. A log that syncs while holding the lock the others need to
 /// append never lets them write: after `patience` the gate gives up for good and lets every
 /// sync through, and [`SyncGate::gave_up`] says so. Either way the test ends.
-#[derive(Clone, Debug)]
-pub struct SyncGate {
-    inner: FsRef,
-    shared: Arc<(Mutex<GateState>, Condvar)>,
+pub type SyncGate = Layered<Gate>;
+
+/// The layer of [`SyncGate`].
+#[derive(Debug)]
+pub struct Gate {
+    state: Mutex<GateState>,
+    changed: Condvar,
     patience: Duration,
 }
 
@@ -180,35 +183,39 @@ struct GateState {
     gave_up: bool,
 }
 
-impl SyncGate {
+impl Layered<Gate> {
     /// A gate over `inner` for `participants` threads.
     pub fn new(inner: FsRef, participants: usize, patience: Duration) -> Self {
         let state = GateState { participants, wrote_this_round: HashSet::new(), gave_up: false };
-        SyncGate { inner, shared: Arc::new((Mutex::new(state), Condvar::new())), patience }
+        Layered::over(inner, Arc::new(Gate { state: Mutex::new(state), changed: Condvar::new(), patience }))
     }
 
     /// Starts a round. Call it once, when every participant's previous append was
     /// acknowledged and before any of them appends again (between two barriers).
     pub fn start_round(&self) {
-        self.shared.0.lock().unwrap_or_else(|p| p.into_inner()).wrote_this_round.clear();
+        self.layer().lock().wrote_this_round.clear();
     }
 
     /// Whether a sync ever waited `patience` without the other threads writing.
     pub fn gave_up(&self) -> bool {
-        self.shared.0.lock().unwrap_or_else(|p| p.into_inner()).gave_up
+        self.layer().lock().gave_up
+    }
+}
+
+impl Gate {
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn wrote(&self) {
-        let (lock, changed) = &*self.shared;
-        lock.lock().unwrap_or_else(|p| p.into_inner()).wrote_this_round.insert(std::thread::current().id());
-        changed.notify_all();
+        self.lock().wrote_this_round.insert(std::thread::current().id());
+        self.changed.notify_all();
     }
 
     fn before_sync(&self) {
-        let (lock, changed) = &*self.shared;
-        let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.lock();
         while !state.gave_up && state.wrote_this_round.len() < state.participants {
-            let (next, timeout) = changed.wait_timeout(state, self.patience).unwrap_or_else(|p| p.into_inner());
+            let (next, timeout) = self.changed.wait_timeout(state, self.patience).unwrap_or_else(|p| p.into_inner());
             state = next;
             if timeout.timed_out() && state.wrote_this_round.len() < state.participants {
                 state.gave_up = true;
@@ -217,69 +224,20 @@ impl SyncGate {
     }
 }
 
-impl Vfs for SyncGate {
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn VfsFile>> {
-        Ok(Box::new(GatedFile { inner: self.inner.open(path, mode)?, gate: self.clone() }))
-    }
-
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(path)
-    }
-
-    fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
-        self.inner.read_dir(dir)
-    }
-
-    fn exists(&self, path: &Path) -> io::Result<bool> {
-        self.inner.exists(path)
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename(from, to)
-    }
-
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove_file(path)
-    }
-
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        self.inner.sync_dir(dir)
-    }
-}
-
-#[derive(Debug)]
-struct GatedFile {
-    inner: Box<dyn VfsFile>,
-    gate: SyncGate,
-}
-
-impl VfsFile for GatedFile {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read_at(offset, buf)
-    }
-
-    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write_at(offset, data)?;
-        self.gate.wrote();
-        Ok(n)
-    }
-
-    fn len(&self) -> io::Result<u64> {
-        self.inner.len()
-    }
-
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)
-    }
-
-    fn sync_data(&self) -> io::Result<()> {
-        self.gate.before_sync();
-        self.inner.sync_data()
-    }
-
-    fn sync_all(&self) -> io::Result<()> {
-        self.gate.before_sync();
-        self.inner.sync_all()
+impl Layer for Gate {
+    fn around(&self, _inner: &dyn Vfs, call: Call<'_>, run: &mut dyn FnMut() -> io::Result<u64>) -> io::Result<u64> {
+        match call {
+            Call::WriteAt { .. } => {
+                let written = run()?;
+                self.wrote();
+                Ok(written)
+            }
+            Call::SyncData { .. } | Call::SyncAll { .. } => {
+                self.before_sync();
+                run()
+            }
+            _ => run(),
+        }
     }
 }
 
@@ -297,10 +255,13 @@ impl VfsFile for GatedFile {
 /// Waits give up after `patience`, so a log that blocks the second thread (by syncing while
 /// holding the lock appends need) ends the test instead of hanging it; the waits say whether
 /// they gave up.
-#[derive(Clone, Debug)]
-pub struct SyncHold {
-    inner: FsRef,
-    shared: Arc<(Mutex<HoldState>, Condvar)>,
+pub type SyncHold = Layered<Hold>;
+
+/// The layer of [`SyncHold`].
+#[derive(Debug)]
+pub struct Hold {
+    state: Mutex<HoldState>,
+    changed: Condvar,
     patience: Duration,
 }
 
@@ -312,15 +273,15 @@ struct HoldState {
     writes: u64,
 }
 
-impl SyncHold {
+impl Layered<Hold> {
     /// A hold over `inner`, nothing armed.
     pub fn new(inner: FsRef, patience: Duration) -> Self {
-        SyncHold { inner, shared: Arc::default(), patience }
+        Layered::over(inner, Arc::new(Hold { state: Mutex::default(), changed: Condvar::new(), patience }))
     }
 
     /// The next file sync, once it has completed, waits until [`SyncHold::release`].
     pub fn hold_next_sync(&self) {
-        let mut state = self.lock();
+        let mut state = self.layer().lock();
         state.armed = true;
         state.held = false;
         state.released = false;
@@ -328,124 +289,77 @@ impl SyncHold {
 
     /// Waits until an armed sync has completed and is held; `false` if `patience` ran out.
     pub fn wait_until_held(&self) -> bool {
-        self.wait_for(|state| state.held)
+        self.layer().wait_for(|state| state.held)
     }
 
     /// Writes so far (successful `write_at` calls through this filesystem).
     pub fn writes(&self) -> u64 {
-        self.lock().writes
+        self.layer().lock().writes
     }
 
     /// Waits until at least `count` writes happened; `false` if `patience` ran out.
     pub fn wait_for_writes(&self, count: u64) -> bool {
-        self.wait_for(|state| state.writes >= count)
+        self.layer().wait_for(|state| state.writes >= count)
     }
 
     /// Lets the held sync return.
     pub fn release(&self) {
-        self.lock().released = true;
-        self.shared.1.notify_all();
+        self.layer().lock().released = true;
+        self.layer().changed.notify_all();
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HoldState> {
-        self.shared.0.lock().unwrap_or_else(|p| p.into_inner())
+impl Hold {
+    fn lock(&self) -> MutexGuard<'_, HoldState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn wait_for(&self, done: impl Fn(&HoldState) -> bool) -> bool {
-        let (lock, changed) = &*self.shared;
-        let state = lock.lock().unwrap_or_else(|p| p.into_inner());
-        let (state, _) =
-            changed.wait_timeout_while(state, self.patience, |state| !done(state)).unwrap_or_else(|p| p.into_inner());
+        let state = self.lock();
+        let (state, _) = self
+            .changed
+            .wait_timeout_while(state, self.patience, |state| !done(state))
+            .unwrap_or_else(|p| p.into_inner());
         done(&state)
     }
 
     fn wrote(&self) {
         self.lock().writes += 1;
-        self.shared.1.notify_all();
+        self.changed.notify_all();
     }
 
     fn after_sync(&self) {
-        let (lock, changed) = &*self.shared;
-        let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.lock();
         if !state.armed {
             return;
         }
         state.armed = false;
         state.held = true;
-        changed.notify_all();
+        self.changed.notify_all();
         // The test releases; if it never does (it failed), go on after `patience`.
-        let (mut state, _) = changed
+        let (mut state, _) = self
+            .changed
             .wait_timeout_while(state, self.patience, |state| !state.released)
             .unwrap_or_else(|p| p.into_inner());
         state.held = false;
     }
 }
 
-impl Vfs for SyncHold {
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn VfsFile>> {
-        Ok(Box::new(HeldFile { inner: self.inner.open(path, mode)?, hold: self.clone() }))
-    }
-
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(path)
-    }
-
-    fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
-        self.inner.read_dir(dir)
-    }
-
-    fn exists(&self, path: &Path) -> io::Result<bool> {
-        self.inner.exists(path)
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename(from, to)
-    }
-
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove_file(path)
-    }
-
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        self.inner.sync_dir(dir)
-    }
-}
-
-#[derive(Debug)]
-struct HeldFile {
-    inner: Box<dyn VfsFile>,
-    hold: SyncHold,
-}
-
-impl VfsFile for HeldFile {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read_at(offset, buf)
-    }
-
-    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write_at(offset, data)?;
-        self.hold.wrote();
-        Ok(n)
-    }
-
-    fn len(&self) -> io::Result<u64> {
-        self.inner.len()
-    }
-
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)
-    }
-
-    fn sync_data(&self) -> io::Result<()> {
-        let result = self.inner.sync_data();
-        self.hold.after_sync();
-        result
-    }
-
-    fn sync_all(&self) -> io::Result<()> {
-        let result = self.inner.sync_all();
-        self.hold.after_sync();
-        result
+impl Layer for Hold {
+    fn around(&self, _inner: &dyn Vfs, call: Call<'_>, run: &mut dyn FnMut() -> io::Result<u64>) -> io::Result<u64> {
+        match call {
+            Call::WriteAt { .. } => {
+                let written = run()?;
+                self.wrote();
+                Ok(written)
+            }
+            Call::SyncData { .. } | Call::SyncAll { .. } => {
+                let result = run();
+                self.after_sync();
+                result
+            }
+            _ => run(),
+        }
     }
 }
 

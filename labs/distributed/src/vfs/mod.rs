@@ -15,6 +15,7 @@
 //! - [`Vfs::sync_dir`] makes the names in a directory durable (creates, renames, removes);
 //! - [`Vfs::rename`] replaces the target atomically, as one namespace change.
 
+mod layer;
 mod sim;
 mod stats;
 mod std_fs;
@@ -24,8 +25,9 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use layer::{Call, Layer, Layered};
 pub use sim::{CrashMode, OpKind, OpRecord, PAGE_SIZE, SECTOR_SIZE, SimFs, SimFsConfig};
-pub use stats::{FileStats, IoStats, StatsFs};
+pub use stats::{FileStats, IoCounter, IoStats, StatsFs};
 pub use std_fs::StdFs;
 
 /// A shared handle to a filesystem, as labs take it.

@@ -6,7 +6,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{FsRef, OpenMode, Vfs, VfsFile};
+use super::layer::{Call, Layer, Layered};
+use super::{FsRef, OpenMode, Vfs};
 
 /// Counters for one file (or, in [`IoStats::total`], for all of them).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -101,7 +102,8 @@ impl fmt::Display for IoStats {
     }
 }
 
-/// Wraps a filesystem and counts every operation that goes through it.
+/// Wraps a filesystem and counts every operation that goes through it: the kit's
+/// [`Layered`] forwarding with the [`IoCounter`] layer.
 ///
 /// ```
 /// use std::path::Path;
@@ -116,131 +118,73 @@ impl fmt::Display for IoStats {
 /// assert_eq!(fs.stats().total().bytes_written, 3);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Clone, Debug)]
-pub struct StatsFs {
-    inner: FsRef,
-    stats: Arc<Mutex<IoStats>>,
-}
+pub type StatsFs = Layered<IoCounter>;
 
-impl StatsFs {
+impl Layered<IoCounter> {
     /// Counts the I/O done through the returned filesystem, which passes every call to `inner`.
     pub fn new(inner: FsRef) -> Self {
-        StatsFs { inner, stats: Arc::default() }
+        Layered::over(inner, Arc::default())
     }
 
     /// A copy of the counters so far.
     pub fn stats(&self) -> IoStats {
-        self.lock().clone()
+        self.layer().lock().clone()
     }
 
     /// Sets every counter back to zero (for example, after a workload's set-up).
     pub fn reset(&self) {
-        *self.lock() = IoStats::default();
+        *self.layer().lock() = IoStats::default();
     }
+}
 
+/// The layer of [`StatsFs`]: counts each call that succeeded.
+#[derive(Debug, Default)]
+pub struct IoCounter {
+    stats: Mutex<IoStats>,
+}
+
+impl IoCounter {
     fn lock(&self) -> MutexGuard<'_, IoStats> {
         self.stats.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    fn file(&self, path: &Path, update: impl FnOnce(&mut FileStats)) {
+        update(self.lock().files.entry(path.to_path_buf()).or_default());
+    }
 }
 
-impl Vfs for StatsFs {
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn VfsFile>> {
-        let existed = matches!(mode, OpenMode::Create) && self.inner.exists(path)?;
-        let file = self.inner.open(path, mode)?;
-        {
-            let mut stats = self.lock();
-            stats.opens += 1;
-            if mode == OpenMode::CreateNew || (mode == OpenMode::Create && !existed) {
-                stats.creates += 1;
+impl Layer for IoCounter {
+    fn around(&self, inner: &dyn Vfs, call: Call<'_>, run: &mut dyn FnMut() -> io::Result<u64>) -> io::Result<u64> {
+        let created = match call {
+            Call::Open { mode: OpenMode::CreateNew, .. } => true,
+            Call::Open { path, mode: OpenMode::Create } => !inner.exists(path)?,
+            _ => false,
+        };
+        let moved = run()?;
+        match call {
+            Call::Open { path, .. } => {
+                let mut stats = self.lock();
+                stats.opens += 1;
+                if created {
+                    stats.creates += 1;
+                }
+                stats.files.entry(path.to_path_buf()).or_default();
             }
-            stats.files.entry(path.to_path_buf()).or_default();
+            Call::Rename { .. } => self.lock().renames += 1,
+            Call::RemoveFile { .. } => self.lock().removes += 1,
+            Call::SyncDir { .. } => self.lock().dir_syncs += 1,
+            Call::ReadAt { path, .. } => self.file(path, |s| {
+                s.reads += 1;
+                s.bytes_read += moved;
+            }),
+            Call::WriteAt { path, .. } => self.file(path, |s| {
+                s.writes += 1;
+                s.bytes_written += moved;
+            }),
+            Call::SetLen { path, .. } => self.file(path, |s| s.set_lens += 1),
+            Call::SyncData { path } | Call::SyncAll { path } => self.file(path, |s| s.syncs += 1),
+            Call::CreateDirAll { .. } | Call::ReadDir { .. } | Call::Exists { .. } | Call::Len { .. } => {}
         }
-        Ok(Box::new(StatsFile { inner: file, path: path.to_path_buf(), stats: Arc::clone(&self.stats) }))
-    }
-
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(path)
-    }
-
-    fn read_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
-        self.inner.read_dir(dir)
-    }
-
-    fn exists(&self, path: &Path) -> io::Result<bool> {
-        self.inner.exists(path)
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename(from, to)?;
-        self.lock().renames += 1;
-        Ok(())
-    }
-
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove_file(path)?;
-        self.lock().removes += 1;
-        Ok(())
-    }
-
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        self.inner.sync_dir(dir)?;
-        self.lock().dir_syncs += 1;
-        Ok(())
-    }
-}
-
-#[derive(Debug)]
-struct StatsFile {
-    inner: Box<dyn VfsFile>,
-    path: PathBuf,
-    stats: Arc<Mutex<IoStats>>,
-}
-
-impl StatsFile {
-    fn count(&self, update: impl FnOnce(&mut FileStats)) {
-        let mut stats = self.stats.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        update(stats.files.entry(self.path.clone()).or_default());
-    }
-}
-
-impl VfsFile for StatsFile {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read_at(offset, buf)?;
-        self.count(|s| {
-            s.reads += 1;
-            s.bytes_read += n as u64;
-        });
-        Ok(n)
-    }
-
-    fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write_at(offset, data)?;
-        self.count(|s| {
-            s.writes += 1;
-            s.bytes_written += n as u64;
-        });
-        Ok(n)
-    }
-
-    fn len(&self) -> io::Result<u64> {
-        self.inner.len()
-    }
-
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)?;
-        self.count(|s| s.set_lens += 1);
-        Ok(())
-    }
-
-    fn sync_data(&self) -> io::Result<()> {
-        self.inner.sync_data()?;
-        self.count(|s| s.syncs += 1);
-        Ok(())
-    }
-
-    fn sync_all(&self) -> io::Result<()> {
-        self.inner.sync_all()?;
-        self.count(|s| s.syncs += 1);
-        Ok(())
+        Ok(moved)
     }
 }
