@@ -144,11 +144,11 @@ mod files {
         let batches: Vec<Batch> = (0..30).map(|_| random_batch(&mut rng, 16, 30)).collect();
         let states = states_after(&batches);
         let (sim, fs) = sim_disk(seed);
-        let engine = files(fs).expect("open");
+        let engine = distributed::invariant_ok!("recovery-equivalence", files(fs), "the files engine opens");
         for batch in &batches[..13] {
-            engine.write(batch).expect("write");
+            distributed::invariant_ok!("recovery-equivalence", engine.write(batch), "write");
         }
-        engine.flush().expect("flush");
+        distributed::invariant_ok!("recovery-equivalence", engine.flush(), "flush");
         let mut image = sim.crash(CrashMode::Strict);
         let engine = files(Arc::new(image.clone())).unwrap_or_else(|e| fail!("durability", "reopen failed: {e}"));
         invariant!(
@@ -158,9 +158,9 @@ mod files {
             engine.last_batch()
         );
         for batch in &batches[13..] {
-            engine.write(batch).expect("write");
+            distributed::invariant_ok!("recovery-equivalence", engine.write(batch), "write");
         }
-        engine.flush().expect("flush");
+        distributed::invariant_ok!("recovery-equivalence", engine.flush(), "flush");
         image = image.crash(CrashMode::Strict);
         let engine = files(Arc::new(image)).unwrap_or_else(|e| fail!("durability", "second reopen failed: {e}"));
         let found = pairs_of(&engine);
@@ -180,18 +180,18 @@ mod files {
         let batches: Vec<Batch> = (0..11).map(|_| random_batch(&mut rng, 10, 20)).collect();
         let states = states_after(&batches);
         let (sim, fs) = sim_disk(seed);
-        let engine = files(fs).expect("open");
+        let engine = distributed::invariant_ok!("checksum", files(fs), "the files engine opens");
         for batch in &batches {
-            engine.write(batch).expect("write");
+            distributed::invariant_ok!("checksum", engine.write(batch), "write");
         }
-        engine.flush().expect("flush");
+        distributed::invariant_ok!("checksum", engine.flush(), "flush");
         drop(engine);
         let snaps: Vec<_> = sim.listing().into_iter().filter(|(p, _)| p.starts_with("db/snap")).collect();
         invariant!("checksum", !snaps.is_empty(), "no checkpoint file under db/snap after 11 batches (one every 4)");
         for (path, bytes) in snaps {
             for bit in [0, 8 * bytes.len() as u64 / 2, 8 * bytes.len() as u64 - 1] {
                 let image = sim.crash(CrashMode::Strict);
-                image.flip_bit(&path, bit).expect("flip");
+                image.flip_bit(&path, bit).expect("setup: flip");
                 match files(Arc::new(image)) {
                     Err(EngineError::Corrupt(_)) => {}
                     Err(e) => fail!("checksum", "a damaged checkpoint gave {e:?}, not Corrupt"),
@@ -214,13 +214,17 @@ mod files {
     #[test]
     fn empty_batches_empty_keys_and_empty_values_survive_a_restart() {
         let (sim, fs) = sim_disk(lab_seed(0x8104));
-        let engine = files(fs).expect("open");
-        engine.write(&Batch::new()).expect("an empty batch");
+        let engine = distributed::invariant_ok!("model-equivalence", files(fs), "the files engine opens");
+        distributed::invariant_ok!("model-equivalence", engine.write(&Batch::new()), "an empty batch");
         let mut batch = Batch::new();
         batch.put(Vec::new(), Vec::new()).put(*b"x", Vec::new()).put(*b"y", *b"1").delete(*b"y");
-        engine.write(&batch).expect("write");
-        engine.flush().expect("flush");
-        let engine = files(Arc::new(sim.crash(CrashMode::Strict))).expect("reopen");
+        distributed::invariant_ok!("model-equivalence", engine.write(&batch), "write");
+        distributed::invariant_ok!("model-equivalence", engine.flush(), "flush");
+        let engine = distributed::invariant_ok!(
+            "model-equivalence",
+            files(Arc::new(sim.crash(CrashMode::Strict))),
+            "the files engine reopens after a power cut"
+        );
         let found = pairs_of(&engine);
         let expected = vec![(Vec::new(), Vec::new()), (b"x".to_vec(), Vec::new())];
         invariant!("model-equivalence", found == expected, "found {found:?}, expected {expected:?}");
@@ -233,14 +237,14 @@ mod redb {
     #[test]
     fn a_new_database_survives_a_power_cut_after_its_first_flush() {
         let (sim, fs) = sim_disk(lab_seed(0x8111));
-        let engine = redb(fs).expect("open");
+        let engine = distributed::invariant_ok!("durability", redb(fs), "open");
         let mut batch = Batch::new();
         batch.put(*b"first", *b"value");
-        engine.write(&batch).expect("write");
-        engine.flush().expect("flush");
+        distributed::invariant_ok!("durability", engine.write(&batch), "write");
+        distributed::invariant_ok!("durability", engine.flush(), "flush");
         let engine = redb(Arc::new(sim.crash(CrashMode::Strict)))
             .unwrap_or_else(|e| fail!("durability", "reopening redb after the crash failed: {e}"));
-        let found = engine.get(b"first").expect("get");
+        let found = distributed::invariant_ok!("durability", engine.get(b"first"), "get");
         invariant!(
             "durability",
             found.as_deref() == Some(&b"value"[..]),
@@ -267,13 +271,13 @@ mod fjall {
         let mut rng = TestRng::new(seed);
         let batches: Vec<Batch> = (0..50).map(|_| random_batch(&mut rng, 40, 200)).collect();
         let states = states_after(&batches);
-        let disk = DiskDir::temp().expect("temp dir");
+        let disk = DiskDir::temp().expect("setup: temp dir");
         {
-            let engine = FjallEngine::new(disk.open_fjall("db").expect("open"));
+            let engine = FjallEngine::new(disk.open_fjall("db").expect("setup: open"));
             for batch in &batches {
-                engine.write(batch).expect("write");
+                distributed::invariant_ok!("durability", engine.write(batch), "write");
             }
-            engine.flush().expect("flush");
+            distributed::invariant_ok!("durability", engine.flush(), "flush");
         }
         let engine = FjallEngine::new(disk.open_fjall("db").unwrap_or_else(|e| fail!("durability", "reopen: {e}")));
         let found = pairs_of(&engine);
@@ -294,12 +298,12 @@ mod conformance {
     fn every_engine(seed: u64) -> Vec<(Arc<dyn Engine>, Option<DiskDir>)> {
         let (_, fs1) = sim_disk(seed);
         let (_, fs2) = sim_disk(seed);
-        let disk = DiskDir::temp().expect("temp dir");
-        let fjall = FjallEngine::new(disk.open_fjall("db").expect("open fjall"));
+        let disk = DiskDir::temp().expect("setup: temp dir");
+        let fjall = FjallEngine::new(disk.open_fjall("db").expect("setup: open fjall"));
         vec![
             (Arc::new(MemEngine::new()), None),
-            (Arc::new(files(fs1).expect("open files")), None),
-            (Arc::new(redb(fs2).expect("open redb")), None),
+            (Arc::new(distributed::invariant_ok!("durability", files(fs1), "the files engine opens")), None),
+            (Arc::new(distributed::invariant_ok!("durability", redb(fs2), "open redb")), None),
             (Arc::new(fjall), Some(disk)),
         ]
     }
@@ -319,7 +323,7 @@ mod conformance {
                                 value: round.to_le_bytes().to_vec(),
                             })
                             .collect();
-                        engine.write(&batch).expect("write");
+                        distributed::invariant_ok!("point-in-time", engine.write(&batch), "write");
                     }
                 })
             };
@@ -335,7 +339,7 @@ mod conformance {
                     values.len()
                 );
             }
-            writer.join().expect("the writer");
+            distributed::invariant_ok!("point-in-time", writer.join(), "the writer");
         }
     }
 
@@ -344,7 +348,7 @@ mod conformance {
         for (engine, _disk) in every_engine(lab_seed(0x8132)) {
             let mut batch = Batch::new();
             batch.put(*b"b", *b"1").put(*b"c", *b"2").put(*b"d", *b"3");
-            engine.write(&batch).expect("write");
+            distributed::invariant_ok!("ordered-range", engine.write(&batch), "write");
             type Case<'a> = (&'a [u8], Option<&'a [u8]>, usize);
             let cases: [Case; 5] = [
                 (b"e", None, 10),
@@ -361,7 +365,7 @@ mod conformance {
                 vec![(b"b".to_vec(), b"1".to_vec())],
             ];
             for ((start, end, limit), want) in cases.into_iter().zip(expected) {
-                let got = engine.range(start, end, limit).expect("range");
+                let got = distributed::invariant_ok!("ordered-range", engine.range(start, end, limit), "range");
                 invariant!(
                     "ordered-range",
                     got == want,
@@ -412,20 +416,20 @@ mod conformance {
                                     None => BatchOp::Delete { key: key(*k) },
                                 })
                                 .collect();
-                            engine.write(&batch).expect("write");
-                            model.write(&batch).expect("write");
+                            distributed::invariant_ok!("model-equivalence", engine.write(&batch), "write");
+                            distributed::invariant_ok!("model-equivalence", model.write(&batch), "write");
                         }
                         Step::Get(k) => {
-                            let (got, want) = (engine.get(&key(*k)).expect("get"), model.get(&key(*k)).expect("get"));
+                            let (got, want) = (distributed::invariant_ok!("model-equivalence", engine.get(&key(*k)), "get"), distributed::invariant_ok!("model-equivalence", model.get(&key(*k)), "get"));
                             invariant!("model-equivalence", got == want, "{}, step {i}: get gave {got:?}, the model {want:?}", engine.name());
                         }
                         Step::Range(s, e, l) => {
                             let end = e.map(key);
-                            let got = engine.range(&key(*s), end.as_deref(), *l).expect("range");
-                            let want = model.range(&key(*s), end.as_deref(), *l).expect("range");
+                            let got = distributed::invariant_ok!("model-equivalence", engine.range(&key(*s), end.as_deref(), *l), "range");
+                            let want = distributed::invariant_ok!("model-equivalence", model.range(&key(*s), end.as_deref(), *l), "range");
                             invariant!("ordered-range", got == want, "{}, step {i}: {step:?} gave {got:?}, the model {want:?}", engine.name());
                         }
-                        Step::Flush => engine.flush().expect("flush"),
+                        Step::Flush => distributed::invariant_ok!("model-equivalence", engine.flush(), "flush"),
                         Step::Snapshot => {
                             let (got, want) = (pairs_of(engine.as_ref()), model.pairs());
                             invariant!("model-equivalence", got == want, "{}, step {i}: the snapshot holds {} pairs, the model {}", engine.name(), got.len(), want.len());

@@ -49,16 +49,24 @@ struct Opened {
 /// Small checkpoints, so that tests cross several.
 const FILES: FilesOptions = FilesOptions { checkpoint_every: 5, segment_size: 4 << 10 };
 
-fn open(kind: Kind, seed: u64) -> Opened {
+/// A new engine of `kind`; opening it on a healthy disk must work, under the calling test's
+/// `invariant`.
+fn open(kind: Kind, seed: u64, invariant: &str) -> Opened {
     let (sim, fs) = sim_disk(seed);
     let opened = |engine: Arc<dyn Engine>| Opened { engine, _sim: Some(sim.clone()), _disk: None };
     match kind {
         Kind::Mem => opened(Arc::new(MemEngine::new())),
-        Kind::Files => opened(Arc::new(FilesEngine::open(fs, "db", FILES).expect("open the files engine"))),
-        Kind::Redb => opened(Arc::new(RedbEngine::open(fs, "db/redb").expect("open redb"))),
+        Kind::Files => opened(Arc::new(distributed::invariant_ok!(
+            invariant,
+            FilesEngine::open(fs, "db", FILES),
+            "open the files engine"
+        ))),
+        Kind::Redb => {
+            opened(Arc::new(distributed::invariant_ok!(invariant, RedbEngine::open(fs, "db/redb"), "open redb")))
+        }
         Kind::Fjall => {
-            let disk = DiskDir::temp().expect("a temporary directory");
-            let engine = FjallEngine::new(disk.open_fjall("db").expect("open fjall"));
+            let disk = DiskDir::temp().expect("setup: a temporary directory");
+            let engine = FjallEngine::new(disk.open_fjall("db").expect("setup: open fjall"));
             Opened { engine: Arc::new(engine), _sim: None, _disk: Some(disk) }
         }
     }
@@ -83,7 +91,7 @@ fn random_batch(rng: &mut TestRng, keys: u64) -> Batch {
 fn states_after(batches: &[Batch]) -> Vec<Model> {
     let mut states = vec![Model::new()];
     for batch in batches {
-        let mut next = states.last().expect("one state at least").clone();
+        let mut next = states.last().expect("setup: one state at least").clone();
         apply_batch(&mut next, batch);
         states.push(next);
     }
@@ -230,18 +238,18 @@ mod engine {
             let mut rng = TestRng::new(seed);
             let batches: Vec<Batch> = (0..23).map(|_| random_batch(&mut rng, 12)).collect();
             let (sim, fs) = sim_disk(seed);
-            let engine = FilesEngine::open(fs, "db", FILES).expect("open");
+            let engine = distributed::invariant_ok!("recovery-equivalence", FilesEngine::open(fs, "db", FILES), "open");
             for batch in &batches {
-                engine.write(batch).expect("write");
+                distributed::invariant_ok!("recovery-equivalence", engine.write(batch), "write");
             }
-            engine.flush().expect("flush");
+            distributed::invariant_ok!("recovery-equivalence", engine.flush(), "flush");
             invariant!(
                 "durability",
                 engine.last_batch() == 23,
                 "last_batch() is {} after 23 batches",
                 engine.last_batch()
             );
-            let expected = as_pairs(states_after(&batches).last().expect("a state"));
+            let expected = as_pairs(states_after(&batches).last().expect("setup: a state"));
             let image: FsRef = Arc::new(sim.crash(CrashMode::Strict));
             let reopened = FilesEngine::open(image, "db", FILES)
                 .unwrap_or_else(|e| fail!("recovery-equivalence", "reopening failed: {e}"));
@@ -290,8 +298,8 @@ mod engine {
         /// fjall's journal files below `dir`.
         fn journals(dir: &Path) -> Vec<PathBuf> {
             let mut found = Vec::new();
-            for entry in std::fs::read_dir(dir).expect("list") {
-                let path = entry.expect("entry").path();
+            for entry in std::fs::read_dir(dir).expect("setup: list") {
+                let path = entry.expect("setup: entry").path();
                 if path.is_dir() {
                     found.extend(journals(&path));
                 } else if path.extension().is_some_and(|e| e == "jnl") {
@@ -308,13 +316,13 @@ mod engine {
             let mut rng = TestRng::new(seed);
             let batches: Vec<Batch> = (0..30).map(|_| random_batch(&mut rng, 10)).collect();
             let states = states_after(&batches);
-            let disk = DiskDir::temp().expect("a temporary directory");
-            let engine = FjallEngine::new(disk.open_fjall("db").expect("open fjall"));
+            let disk = DiskDir::temp().expect("setup: a temporary directory");
+            let engine = FjallEngine::new(disk.open_fjall("db").expect("setup: open fjall"));
             let mut durable = 0;
             for (i, batch) in batches.iter().enumerate() {
-                engine.write(batch).expect("write");
+                distributed::invariant_ok!("atomic-batch", engine.write(batch), "write");
                 if i % 4 == 3 {
-                    engine.flush().expect("flush");
+                    distributed::invariant_ok!("atomic-batch", engine.flush(), "flush");
                     durable = i + 1;
                 }
                 if i % 5 != 4 {
@@ -322,15 +330,15 @@ mod engine {
                 }
                 // A process killed now leaves the files as they are; one killed while writing
                 // the last batch leaves a prefix of it in the journal: cut the journal's end.
-                let killed = disk.copy_as_killed().expect("copy the files");
-                let journal = journals(killed.path()).pop().expect("fjall keeps a journal");
+                let killed = disk.copy_as_killed().expect("setup: copy the files");
+                let journal = journals(killed.path()).pop().expect("setup: fjall keeps a journal");
                 // fjall preallocates its journal with zeros: the written part ends at the last
                 // non-zero byte. Zero the last few bytes of it, as a write cut short leaves them.
-                let mut bytes = std::fs::read(&journal).expect("read the journal");
+                let mut bytes = std::fs::read(&journal).expect("setup: read the journal");
                 let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
                 let cut = rng.in_range(1, 24) as usize;
                 bytes[end.saturating_sub(cut)..end].fill(0);
-                std::fs::write(&journal, &bytes).expect("write the journal back");
+                std::fs::write(&journal, &bytes).expect("setup: write the journal back");
                 let reopened = FjallEngine::new(
                     killed.open_fjall("db").unwrap_or_else(|e| fail!("durability", "fjall did not reopen: {e}")),
                 );
@@ -357,14 +365,17 @@ mod conformance {
         let seed = lab_seed(0x8006);
         for kind in ALL {
             let mut rng = TestRng::new(seed);
-            let opened = open(kind, seed);
+            let opened = open(kind, seed, "model-equivalence");
             let (engine, model) = (&opened.engine, MemEngine::new());
             for step in 0..150 {
                 let batch = random_batch(&mut rng, 20);
                 engine.write(&batch).unwrap_or_else(|e| fail!("model-equivalence", "{kind:?}: write failed: {e}"));
-                model.write(&batch).expect("the model writes");
+                distributed::invariant_ok!("model-equivalence", model.write(&batch), "the model writes");
                 let key = format!("k{:03}", rng.below(22)).into_bytes();
-                let (got, want) = (engine.get(&key).expect("get"), model.get(&key).expect("get"));
+                let (got, want) = (
+                    distributed::invariant_ok!("model-equivalence", engine.get(&key), "get"),
+                    distributed::invariant_ok!("model-equivalence", model.get(&key), "get"),
+                );
                 invariant!(
                     "model-equivalence",
                     got == want,
@@ -390,21 +401,21 @@ mod conformance {
     fn a_range_holds_its_start_excludes_its_end_and_stops_at_the_limit() {
         let seed = lab_seed(0x8007);
         for kind in ALL {
-            let opened = open(kind, seed);
+            let opened = open(kind, seed, "ordered-range");
             let (engine, model) = (&opened.engine, MemEngine::new());
             let mut batch = Batch::new();
             for key in edge_keys() {
                 batch.put(key.clone(), key.iter().rev().copied().collect::<Vec<u8>>());
             }
-            engine.write(&batch).expect("write");
-            model.write(&batch).expect("write");
+            distributed::invariant_ok!("ordered-range", engine.write(&batch), "write");
+            distributed::invariant_ok!("ordered-range", model.write(&batch), "write");
             let keys = edge_keys();
             for start in &keys {
                 for end in keys.iter().map(Some).chain([None]) {
                     for limit in [0, 1, 2, usize::MAX] {
                         let end = end.map(Vec::as_slice);
-                        let got = engine.range(start, end, limit).expect("range");
-                        let want = model.range(start, end, limit).expect("range");
+                        let got = distributed::invariant_ok!("ordered-range", engine.range(start, end, limit), "range");
+                        let want = distributed::invariant_ok!("ordered-range", model.range(start, end, limit), "range");
                         invariant!(
                             "ordered-range",
                             got == want,
@@ -423,23 +434,24 @@ mod conformance {
         let seed = lab_seed(0x8008);
         for kind in ALL {
             let mut rng = TestRng::new(seed);
-            let opened = open(kind, seed);
+            let opened = open(kind, seed, "point-in-time");
             let (engine, model) = (&opened.engine, MemEngine::new());
             // Enough keys that an engine reading its snapshot a page at a time reads several.
             for _ in 0..60 {
                 let batch = random_batch(&mut rng, 100);
-                engine.write(&batch).expect("write");
-                model.write(&batch).expect("write");
+                distributed::invariant_ok!("point-in-time", engine.write(&batch), "write");
+                distributed::invariant_ok!("point-in-time", model.write(&batch), "write");
             }
             let at_snapshot = model.pairs();
-            let snapshot = engine.snapshot().expect("snapshot");
+            let snapshot = distributed::invariant_ok!("point-in-time", engine.snapshot(), "snapshot");
             let mut later = Batch::new();
             for (key, _) in &at_snapshot {
                 later.delete(key.clone());
             }
             later.put(*b"k000", *b"after").put(*b"zz", *b"after");
-            engine.write(&later).expect("write after the snapshot");
-            let seen: Pairs = snapshot.collect::<Result<_, _>>().expect("read the snapshot");
+            distributed::invariant_ok!("point-in-time", engine.write(&later), "write after the snapshot");
+            let seen: Pairs =
+                distributed::invariant_ok!("point-in-time", snapshot.collect::<Result<_, _>>(), "read the snapshot");
             invariant!(
                 "point-in-time",
                 seen == at_snapshot,
@@ -460,10 +472,10 @@ mod conformance {
         ];
         for (name, open) in engines {
             let (sim, fs) = sim_disk(seed);
-            let engine = open(fs).expect("open");
+            let engine = distributed::invariant_ok!("fail-stop", open(fs), "open");
             let mut batch = Batch::new();
             batch.put(*b"a", *b"1");
-            engine.write(&batch).expect("write");
+            distributed::invariant_ok!("fail-stop", engine.write(&batch), "write");
             sim.fail_next_syncs(1);
             let flushed = engine.flush();
             invariant!("fail-stop", flushed.is_err(), "{name}: flush returned Ok although its sync failed");
