@@ -223,15 +223,24 @@ mod summaries {
             sample.push(v);
         }
         for q in [0.01, 0.25, 0.5, 0.75, 0.95, 0.999] {
-            let truth = exact_quantile(&sample, q).unwrap();
-            let got = h.value_at_quantile(q).unwrap();
+            let truth = exact_quantile(&sample, q).unwrap_or_else(|| {
+                distributed::fail!("percentile-bound", "exact_quantile(..): expected Some, seen None")
+            });
+            let got = h.value_at_quantile(q).unwrap_or_else(|| {
+                distributed::fail!("percentile-bound", "h.value_at_quantile(..): expected Some, seen None")
+            });
             invariant!(
                 "percentile-bound",
                 truth <= got && got <= truth + (truth >> 7),
                 "at {q}: {got}, the sorted sample says {truth}"
             );
         }
-        invariant!("percentile-bound", h.min == *sample.iter().min().unwrap(), "min {}", h.min);
+        invariant!(
+            "percentile-bound",
+            h.min == *sample.iter().min().expect("setup: sample.iter().min()"),
+            "min {}",
+            h.min
+        );
     }
 
     #[test]
@@ -269,7 +278,7 @@ mod advice {
             "no group commit for 8 writers syncing every entry: {:?}",
             rules(&advice)
         );
-        let group = group.unwrap();
+        let group = group.unwrap_or_else(|| distributed::fail!("measured-advice", "group: expected Some, seen None"));
         invariant!(
             "measured-advice",
             group.change == Change::GroupCommit

@@ -179,8 +179,12 @@ mod histogram {
         }
         invariant!("percentile-bound", h.total == 5_000, "{} values counted", h.total);
         for q in [0.5, 0.9, 0.99, 0.999, 1.0] {
-            let truth = exact_quantile(&sample, q).unwrap();
-            let got = h.value_at_quantile(q).unwrap();
+            let truth = exact_quantile(&sample, q).unwrap_or_else(|| {
+                distributed::fail!("percentile-bound", "exact_quantile(..): expected Some, seen None")
+            });
+            let got = h.value_at_quantile(q).unwrap_or_else(|| {
+                distributed::fail!("percentile-bound", "h.value_at_quantile(..): expected Some, seen None")
+            });
             invariant!(
                 "percentile-bound",
                 truth <= got && got <= truth + (truth >> 7),
@@ -340,7 +344,8 @@ mod analysis {
         invariant!("io-accounting", findings.writers == 4, "{} writers", findings.writers);
         let sync_times: Vec<u64> =
             f.events.iter().filter(|e| matches!(e.op, IoOp::Sync | IoOp::DirSync)).map(|e| e.latency_ns).collect();
-        let truth = exact_quantile(&sync_times, 0.99).unwrap();
+        let truth = exact_quantile(&sync_times, 0.99)
+            .unwrap_or_else(|| distributed::fail!("io-accounting", "exact_quantile(..): expected Some, seen None"));
         let p99 = findings.sync_latency.p99;
         invariant!(
             "percentile-bound",
