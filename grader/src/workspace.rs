@@ -236,7 +236,31 @@ pub fn export(course: &Course, lab: LabNumber, reference: bool, dest: &Path) -> 
         .collect();
     let workspace = generate(course, dest, &WorkspaceRequest { lab, src, earlier_labs })?;
     workspace.install_hidden_suite()?;
+    relative_manifest_paths(dest)?;
     Ok(workspace)
+}
+
+/// Rewrites the absolute paths a generated workspace's manifests hold into `dest` as paths
+/// relative to each manifest, so that a copy of the workspace (cargo-mutants builds in one)
+/// refers to itself, not to the original.
+fn relative_manifest_paths(dest: &Path) -> Result<()> {
+    let root = format!("\"{}", dest.display());
+    for file in crate::fsutil::list_files(dest, &[Path::new("target")])? {
+        if file.file_name().is_none_or(|name| name != "Cargo.toml") {
+            continue;
+        }
+        let path = dest.join(&file);
+        let text = std::fs::read_to_string(&path).map_err(GraderError::io("read", &path))?;
+        if !text.contains(&root) {
+            continue;
+        }
+        let depth = file.components().count() - 1;
+        let up = if depth == 0 { ".".to_string() } else { vec![".."; depth].join("/") };
+        let text =
+            text.replace(&format!("{root}/"), &format!("\"{up}/")).replace(&format!("{root}\""), &format!("\"{up}\""));
+        std::fs::write(&path, text).map_err(GraderError::io("write", &path))?;
+    }
+    Ok(())
 }
 
 struct GeneratedLab {
