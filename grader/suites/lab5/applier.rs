@@ -11,9 +11,9 @@ fn an_applier_stopped_and_started_again_continues_where_it_was() {
     let (node, _) = open(&fs);
     let applier = node.start_applier();
     write(&node, &(1..=3).map(numbered).collect::<Vec<_>>());
-    let read = node.read(&["k3"], PATIENT).expect("served");
+    let read = distributed::invariant_ok!("in-order-apply", node.read(&["k3"], PATIENT), "served");
     distributed::invariant!("read-barrier", read.index >= 3, "{read:?}");
-    applier.stop().expect("the applier stops");
+    distributed::invariant_ok!("in-order-apply", applier.stop(), "the applier stops");
     write(&node, &(4..=6).map(numbered).collect::<Vec<_>>());
     let status = node.status();
     invariant!(
@@ -57,5 +57,5 @@ fn reads_parked_before_the_applier_starts_are_served_by_its_replay() {
             "a read parked before replay answered {read:?}"
         );
     }
-    applier.stop().expect("the applier stops");
+    distributed::invariant_ok!("read-barrier", applier.stop(), "the applier stops");
 }

@@ -81,8 +81,8 @@ fn many_readers_and_the_background_applier_agree() {
         }
     }
     wait_until(|| node.status().last_applied == index);
-    applier.stop().expect("the applier stops");
-    let read = node.read(&KEYS, Duration::ZERO).expect("caught up");
+    distributed::invariant_ok!("atomic-visibility", applier.stop(), "the applier stops");
+    let read = distributed::invariant_ok!("atomic-visibility", node.read(&KEYS, Duration::ZERO), "caught up");
     check_answer(&read, index, index, false);
 }
 
@@ -103,5 +103,5 @@ fn readers_waiting_on_an_empty_node_are_all_served_by_one_commit() {
         let read = finish(reader).unwrap_or_else(|e| distributed::fail!("read-barrier", "{e}"));
         check_answer(&read, 1, 1, false);
     }
-    applier.stop().expect("the applier stops");
+    distributed::invariant_ok!("read-barrier", applier.stop(), "the applier stops");
 }

@@ -14,7 +14,7 @@ fn a_failed_commit_publishes_no_read_index() {
     let (node, _) = open(&fs);
     write(&node, &[numbered(1)]);
     apply(&node, 1);
-    node.append(&[numbered(2), numbered(3)]).expect("append");
+    distributed::invariant_ok!("persisted-commit", node.append(&[numbered(2), numbered(3)]), "append");
     sim.fail_next_syncs(8);
     let failed = node.commit(3);
     distributed::invariant!("persisted-commit", failed.is_err(), "a commit whose sync failed returned Ok");
@@ -66,7 +66,11 @@ impl Machine for Failing {
 #[test]
 fn a_failed_apply_stops_every_read_waiting_ones_included() {
     let (_, fs) = sim_disk(lab_seed(0xf1));
-    let replica = Replica::open(fs, DIR, ReplicaOptions::default(), KvStore::new()).expect("open");
+    let replica = distributed::invariant_ok!(
+        "fail-stop",
+        Replica::open(fs, DIR, ReplicaOptions::default(), KvStore::new()),
+        "open"
+    );
     let node = ReadNode::new(Failing { inner: replica, fail_at: AtomicU64::new(2) }, Arc::new(ManualClock::new()));
     write(&node, &(1..=3).map(numbered).collect::<Vec<_>>());
     let readers: Vec<Reader> = (0..3).map(|_| spawn_read(&node, &["k3"], PATIENT)).collect();

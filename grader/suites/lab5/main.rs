@@ -81,7 +81,7 @@ pub fn value(text: &str) -> Option<Vec<u8>> {
 /// Appends `entries` and commits the last of them.
 pub fn write<M: Machine>(node: &ReadNode<M>, entries: &[Entry]) {
     node.append(entries).unwrap_or_else(|e| distributed::fail!("durability", "append failed: {e}"));
-    let last = entries.last().expect("some entries").index;
+    let last = entries.last().expect("setup: some entries").index;
     node.commit(last).unwrap_or_else(|e| distributed::fail!("persisted-commit", "commit({last}) failed: {e}"));
 }
 
@@ -113,5 +113,5 @@ pub fn wait_until(mut done: impl FnMut() -> bool) {
 }
 
 pub fn finish(read: Reader) -> Result<Read, ReadError> {
-    read.join().expect("the reader thread panicked")
+    distributed::invariant_ok!("recovery-equivalence", read.join(), "the reader thread panicked")
 }

@@ -11,13 +11,13 @@ fn a_restart_at_every_step_of_replay_never_serves_an_older_state() {
     let (sim, fs) = sim_disk(lab_seed(0x40));
     let (node, _) = open(&fs);
     write(&node, &(1..=8).map(numbered).collect::<Vec<_>>());
-    while node.apply_next().expect("apply").is_some() {}
-    let answered = node.read(&["k8"], Duration::ZERO).expect("caught up").index;
+    while distributed::invariant_ok!("read-barrier", node.apply_next(), "apply").is_some() {}
+    let answered = distributed::invariant_ok!("read-barrier", node.read(&["k8"], Duration::ZERO), "caught up").index;
     drop(node);
     for replayed in 0..=8 {
         let (disk, node, _) = reopen_after(&sim);
         for _ in 0..replayed {
-            node.apply_next().expect("replay");
+            distributed::invariant_ok!("read-barrier", node.apply_next(), "replay");
         }
         // A second power cut in the middle of the replay.
         drop(node);
@@ -47,7 +47,7 @@ fn a_restart_at_every_step_of_replay_never_serves_an_older_state() {
             matches!(&read, Ok(r) if r.index >= answered && r.values == vec![value("v8")]),
             "the first read after a restart {replayed} entries into a replay answered {read:?}"
         );
-        applier.stop().expect("the applier stops");
+        distributed::invariant_ok!("read-barrier", applier.stop(), "the applier stops");
     }
 }
 
@@ -55,13 +55,25 @@ fn a_restart_at_every_step_of_replay_never_serves_an_older_state() {
 fn with_a_snapshot_reads_start_from_it_and_wait_for_the_rest() {
     let (sim, fs) = sim_disk(lab_seed(0x41));
     {
-        let mut replica = Replica::open(fs, DIR, ReplicaOptions::default(), KvStore::new()).expect("open");
-        replica.append(&(1..=10).map(numbered).collect::<Vec<_>>()).expect("append");
-        replica.commit(10).expect("commit");
-        replica.apply_committed().expect("apply");
-        replica.take_snapshot().expect("snapshot");
-        replica.append(&(11..=15).map(numbered).collect::<Vec<_>>()).expect("append");
-        replica.commit(15).expect("commit");
+        let mut replica = distributed::invariant_ok!(
+            "read-barrier",
+            Replica::open(fs, DIR, ReplicaOptions::default(), KvStore::new()),
+            "open"
+        );
+        distributed::invariant_ok!(
+            "read-barrier",
+            replica.append(&(1..=10).map(numbered).collect::<Vec<_>>()),
+            "append"
+        );
+        distributed::invariant_ok!("read-barrier", replica.commit(10), "commit");
+        distributed::invariant_ok!("read-barrier", replica.apply_committed(), "apply");
+        distributed::invariant_ok!("read-barrier", replica.take_snapshot(), "snapshot");
+        distributed::invariant_ok!(
+            "read-barrier",
+            replica.append(&(11..=15).map(numbered).collect::<Vec<_>>()),
+            "append"
+        );
+        distributed::invariant_ok!("read-barrier", replica.commit(15), "commit");
     }
     let (_, node, _) = reopen_after(&sim);
     let status = node.status();
@@ -107,8 +119,8 @@ fn a_callers_last_seen_index_survives_a_restart() {
     let (sim, fs) = sim_disk(lab_seed(0x42));
     let (node, _) = open(&fs);
     write(&node, &(1..=6).map(numbered).collect::<Vec<_>>());
-    while node.apply_next().expect("apply").is_some() {}
-    let seen = node.read(&["k6"], Duration::ZERO).expect("caught up").index;
+    while distributed::invariant_ok!("monotonic", node.apply_next(), "apply").is_some() {}
+    let seen = distributed::invariant_ok!("monotonic", node.read(&["k6"], Duration::ZERO), "caught up").index;
     drop(node);
     let (_, node, _) = reopen_after(&sim);
     for replayed in 0..seen {

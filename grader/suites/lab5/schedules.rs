@@ -68,14 +68,14 @@ fn run_schedule(seed: u64) {
     let mut rng = TestRng::new(seed);
     let (_, fs) = sim_disk(seed);
     let (node, clock) = open(&fs);
-    node.append(&(1..=ENTRIES).map(numbered).collect::<Vec<_>>()).expect("append");
+    distributed::invariant_ok!("read-barrier", node.append(&(1..=ENTRIES).map(numbered).collect::<Vec<_>>()), "append");
     let (mut committed, mut applied, mut now) = (0, 0, Duration::ZERO);
     let mut reads: Vec<Pending> = Vec::new();
     for _ in 0..70 {
         match rng.below(4) {
             0 if committed < ENTRIES => {
                 committed += 1;
-                node.commit(committed).expect("commit");
+                distributed::invariant_ok!("read-barrier", node.commit(committed), "commit");
             }
             1 if applied < committed => {
                 applied += 1;
@@ -103,7 +103,7 @@ fn run_schedule(seed: u64) {
         quiesce(&node, &reads);
         for read in reads.iter_mut() {
             if read.reader.as_ref().is_some_and(JoinHandle::is_finished) {
-                let answer = finish(read.reader.take().expect("running"));
+                let answer = finish(read.reader.take().expect("setup: running"));
                 check(read, &answer, now, seed);
             }
         }
@@ -111,7 +111,7 @@ fn run_schedule(seed: u64) {
     // The end: commit and apply everything, then let every deadline pass.
     while committed < ENTRIES {
         committed += 1;
-        node.commit(committed).expect("commit");
+        distributed::invariant_ok!("read-barrier", node.commit(committed), "commit");
     }
     while applied < committed {
         applied += 1;

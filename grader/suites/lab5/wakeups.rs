@@ -37,7 +37,7 @@ impl Clock for SteppedClock {
     fn now(&self) -> Duration {
         let now = self.inner.now();
         if self.reads.fetch_add(1, Ordering::SeqCst) == 1 {
-            let hook = self.hook.lock().expect("hook").take();
+            let hook = self.hook.lock().expect("setup: hook").take();
             if let Some(hook) = hook {
                 hook();
             }
@@ -55,7 +55,11 @@ impl Clock for SteppedClock {
 #[test]
 fn a_step_of_the_clock_between_a_readers_look_and_its_sleep_is_not_lost() {
     let (_, fs) = sim_disk(lab_seed(0x70));
-    let replica = Replica::open(fs, DIR, ReplicaOptions::default(), KvStore::new()).expect("open");
+    let replica = distributed::invariant_ok!(
+        "bounded-progress",
+        Replica::open(fs, DIR, ReplicaOptions::default(), KvStore::new()),
+        "open"
+    );
     let clock = Arc::new(SteppedClock::default());
     let as_clock: ClockRef = clock.clone();
     let node = ReadNode::new(replica, as_clock);
@@ -68,10 +72,10 @@ fn a_step_of_the_clock_between_a_readers_look_and_its_sleep_is_not_lost() {
     // its deadline.
     let stepper: Arc<Mutex<Option<WatchedThread<()>>>> = Arc::new(Mutex::new(None));
     let (slot, stepping) = (Arc::clone(&stepper), Arc::clone(&clock));
-    *clock.hook.lock().expect("hook") = Some(Box::new(move || {
+    *clock.hook.lock().expect("setup: hook") = Some(Box::new(move || {
         let step = spawn_watched(move || stepping.inner.advance(TIMEOUT));
         step.wait_until_blocked();
-        *slot.lock().expect("slot") = Some(step);
+        *slot.lock().expect("setup: slot") = Some(step);
     }));
     let reader = spawn_watched({
         let node = node.clone();
@@ -81,7 +85,7 @@ fn a_step_of_the_clock_between_a_readers_look_and_its_sleep_is_not_lost() {
         if reader.is_finished() {
             break false;
         }
-        let stepped = stepper.lock().expect("slot").as_ref().map(WatchedThread::is_finished);
+        let stepped = stepper.lock().expect("setup: slot").as_ref().map(WatchedThread::is_finished);
         match stepped {
             // The step is done and the reader is asleep: nothing will wake it.
             Some(true) if reader.is_blocked() => break true,
@@ -96,7 +100,7 @@ fn a_step_of_the_clock_between_a_readers_look_and_its_sleep_is_not_lost() {
         // Wake it for good, so that the test ends.
         clock.inner.advance(TIMEOUT);
     }
-    let answer = reader.join().expect("the reader thread panicked");
+    let answer = distributed::invariant_ok!("bounded-progress", reader.join(), "the reader thread panicked");
     invariant!(
         "bounded-progress",
         !lost,
@@ -109,7 +113,7 @@ fn a_step_of_the_clock_between_a_readers_look_and_its_sleep_is_not_lost() {
         answer == Err(ReadError::Timeout { read_index: 1, last_applied: 0 }),
         "a read at read index 1, with nothing applied and its deadline passed, answered {answer:?}: expected Timeout"
     );
-    if let Some(step) = stepper.lock().expect("slot").take() {
-        step.join().expect("the stepping thread panicked");
+    if let Some(step) = stepper.lock().expect("setup: slot").take() {
+        step.join().expect("setup: the stepping thread panicked");
     }
 }

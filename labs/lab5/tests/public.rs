@@ -62,7 +62,7 @@ fn batch(index: Index, keys: &[&str], value: &str) -> Entry {
 /// Appends `entries` and commits the last of them.
 fn write(node: &Node, entries: &[Entry]) {
     node.append(entries).unwrap_or_else(|e| distributed::fail!("durability", "append failed: {e}"));
-    let last = entries.last().expect("some entries").index;
+    let last = entries.last().expect("setup: some entries").index;
     node.commit(last).unwrap_or_else(|e| distributed::fail!("persisted-commit", "commit({last}) failed: {e}"));
 }
 
@@ -109,7 +109,7 @@ fn parked<M: Machine>(node: &ReadNode<M>, count: usize, reads: &[&JoinHandle<Res
 }
 
 fn finish(read: JoinHandle<Result<Read, ReadError>>) -> Result<Read, ReadError> {
-    read.join().expect("the reader thread panicked")
+    distributed::invariant_ok!("read-barrier", read.join(), "the reader thread panicked")
 }
 
 /// Fails with `[read-barrier]` if a read with read index `read_index` came back early.
@@ -137,8 +137,12 @@ mod progress {
             "(status.commit_index, status.last_applied, status.replay_target)",
         );
         distributed::invariant!("read-barrier", status.recovered(), "an empty replica has nothing to replay");
-        node.append(&[put(1, "a", "1"), put(2, "b", "2"), put(3, "c", "3")]).unwrap();
-        node.commit(2).unwrap();
+        distributed::invariant_ok!(
+            "in-order-apply",
+            node.append(&[put(1, "a", "1"), put(2, "b", "2"), put(3, "c", "3")]),
+            "node.append(..)"
+        );
+        distributed::invariant_ok!("in-order-apply", node.commit(2), "node.commit(..)");
         let status = node.status();
         invariant!(
             "persisted-commit",
@@ -149,7 +153,7 @@ mod progress {
         );
         apply(&node, 1);
         apply(&node, 2);
-        let more = node.apply_next().unwrap();
+        let more = distributed::invariant_ok!("in-order-apply", node.apply_next(), "node.apply_next()");
         invariant!("in-order-apply", more.is_none(), "entry 3 is not committed, but apply_next applied {more:?}");
         distributed::invariant_eq!("in-order-apply", node.status().last_applied, 2, "node.status().last_applied");
         let (applied, commit) = node.with_machine(|m| (m.last_applied(), m.commit_index()));
@@ -193,7 +197,7 @@ mod degraded {
              it must be refused (Behind), or the caller's reads go back in time"
         );
         apply(&node, 2);
-        let read = node.read_stale(&["k2"], 2).unwrap();
+        let read = distributed::invariant_ok!("monotonic", node.read_stale(&["k2"], 2), "node.read_stale(..)");
         distributed::invariant_eq!(
             "monotonic",
             (read.index, read.values),
@@ -255,11 +259,15 @@ mod barrier {
         let (_, fs) = sim_disk(lab_seed(6));
         let (node, clock) = open(&fs);
         write_puts(&node, 1, 2);
-        node.append(&[put(3, "k3", "v3"), put(4, "k4", "v4")]).unwrap();
+        distributed::invariant_ok!(
+            "bounded-progress",
+            node.append(&[put(3, "k3", "v3"), put(4, "k4", "v4")]),
+            "node.append(..)"
+        );
         let read = spawn_read(&node, &["k2"], Duration::from_millis(10));
         parked(&node, 1, &[&read]);
         check_not_served(&read, 2, 0);
-        node.commit(4).unwrap();
+        distributed::invariant_ok!("bounded-progress", node.commit(4), "node.commit(..)");
         apply(&node, 1);
         apply(&node, 2);
         // The deadline passes with last_applied = 2: enough for a read that arrived at commit
@@ -343,7 +351,7 @@ mod atomic {
             Machine::apply_next(&mut self.inner)
         }
         fn get(&self, key: &str) -> Option<Vec<u8>> {
-            let hook = self.hook.lock().unwrap().take();
+            let hook = self.hook.lock().expect("setup: self.hook.lock()").take();
             if let Some(hook) = hook {
                 hook();
             }
@@ -360,14 +368,22 @@ mod atomic {
     #[test]
     fn a_read_of_several_keys_sees_an_entry_all_or_nothing() {
         let (_, fs) = sim_disk(lab_seed(9));
-        let replica = Replica::open(fs, DIR, ReplicaOptions::default(), KvStore::new()).unwrap();
+        let replica = distributed::invariant_ok!(
+            "atomic-visibility",
+            Replica::open(fs, DIR, ReplicaOptions::default(), KvStore::new()),
+            "Replica::open(..)"
+        );
         let hook = Arc::new(Mutex::new(None));
         let node = ReadNode::new(Hooked { inner: replica, hook: Arc::clone(&hook) }, Arc::new(ManualClock::new()));
-        node.append(&[batch(1, &["a", "b", "c"], "1"), batch(2, &["a", "b", "c"], "2")]).unwrap();
-        node.commit(2).unwrap();
+        distributed::invariant_ok!(
+            "atomic-visibility",
+            node.append(&[batch(1, &["a", "b", "c"], "1"), batch(2, &["a", "b", "c"], "2")]),
+            "node.append(..)"
+        );
+        distributed::invariant_ok!("atomic-visibility", node.commit(2), "node.commit(..)");
         distributed::invariant_eq!(
             "atomic-visibility",
-            node.apply_next().unwrap(),
+            distributed::invariant_ok!("atomic-visibility", node.apply_next(), "node.apply_next()"),
             Some(1),
             "node.apply_next().unwrap()",
         );
@@ -380,7 +396,7 @@ mod atomic {
         // it, keeps the first from taking the lock back first.
         let started: Arc<Mutex<Vec<WatchedThread<()>>>> = Arc::new(Mutex::new(Vec::new()));
         let (other, slot) = (node.clone(), Arc::clone(&started));
-        *hook.lock().unwrap() = Some(Box::new(move || {
+        *hook.lock().expect("setup: hook.lock()") = Some(Box::new(move || {
             let (applier, reader) = (other.clone(), other);
             let applying = spawn_watched(move || {
                 let _ = applier.apply_next();
@@ -390,9 +406,13 @@ mod atomic {
                 let _ = reader.read_stale(&["a"], 0);
             });
             reading.wait_until_blocked();
-            slot.lock().unwrap().extend([applying, reading]);
+            slot.lock().expect("setup: slot.lock()").extend([applying, reading]);
         }) as Hook);
-        let read = node.read_stale(&["a", "b", "c"], 0).expect("a degraded read is served at once");
+        let read = distributed::invariant_ok!(
+            "atomic-visibility",
+            node.read_stale(&["a", "b", "c"], 0),
+            "a degraded read is served at once"
+        );
         let first = read.values[0].clone();
         invariant!(
             "atomic-visibility",
@@ -402,10 +422,10 @@ mod atomic {
             read.values,
             read.index
         );
-        let started: Vec<WatchedThread<()>> = started.lock().unwrap().drain(..).collect();
+        let started: Vec<WatchedThread<()>> = started.lock().expect("setup: started.lock()").drain(..).collect();
         distributed::invariant_eq!("atomic-visibility", started.len(), 2, "the hook ran");
         for watched in started {
-            watched.join().unwrap();
+            distributed::invariant_ok!("atomic-visibility", watched.join(), "watched.join()");
         }
         distributed::invariant_eq!("atomic-visibility", node.status().last_applied, 2, "node.status().last_applied");
     }
@@ -437,7 +457,7 @@ mod recovery {
             early == Err(ReadError::NotReady { read_index: 4, last_applied: 0, replay_target: 4 }),
             "a read before replay answered {early:?}: expected NotReady"
         );
-        let stale = node.read_stale(&["k4"], 0).unwrap();
+        let stale = distributed::invariant_ok!("read-barrier", node.read_stale(&["k4"], 0), "node.read_stale(..)");
         distributed::invariant_eq!(
             "degraded-read",
             (stale.index, stale.values),
@@ -493,7 +513,7 @@ mod recovery {
                         read.index
                     );
                 }
-                while node.apply_next().expect("replay").is_some() {}
+                while distributed::invariant_ok!("monotonic", node.apply_next(), "replay").is_some() {}
                 let read = node.read(&keys, Duration::ZERO);
                 invariant!(
                     "monotonic",
@@ -519,20 +539,20 @@ mod applier {
         }
         let (_, node, _clock) = reopen_after(&sim);
         let applier = node.start_applier();
-        let read = node.read(&["k5"], PATIENT).expect("served after replay");
+        let read = distributed::invariant_ok!("in-order-apply", node.read(&["k5"], PATIENT), "served after replay");
         invariant!(
             "read-barrier",
             read.index >= 5 && read.values == vec![value("v5")],
             "the first read after a restart with commit index 5 answered {read:?}"
         );
         write_puts(&node, 6, 8);
-        let read = node.read(&["k6", "k8"], PATIENT).expect("served");
+        let read = distributed::invariant_ok!("in-order-apply", node.read(&["k6", "k8"], PATIENT), "served");
         invariant!(
             "in-order-apply",
             read.index >= 8 && read.values == vec![value("v6"), value("v8")],
             "a read after commit(8) answered {read:?}"
         );
-        applier.stop().expect("the applier stops cleanly");
+        distributed::invariant_ok!("in-order-apply", applier.stop(), "the applier stops cleanly");
         distributed::invariant_eq!("in-order-apply", node.status().last_applied, 8, "node.status().last_applied");
     }
 
@@ -545,7 +565,7 @@ mod applier {
         parked(&node, 3, &reads.iter().collect::<Vec<_>>());
         // Bounded progress: each apply step with readers waiting applies one entry.
         for step in 1..=4 {
-            let applied = node.apply_next().expect("apply");
+            let applied = distributed::invariant_ok!("bounded-progress", node.apply_next(), "apply");
             invariant!(
                 "bounded-progress",
                 applied == Some(step),

@@ -112,21 +112,25 @@ fn every_read_is_served_at_its_read_index_whatever_the_schedule() {
     check_schedules(plan(0x5101, "bounded-progress"), || {
         let (node, _clock) = node(3);
         let applier = node.start_applier();
-        node.commit(1).expect("commit");
+        distributed::invariant_ok!("read-barrier", node.commit(1), "commit");
         let readers: Vec<_> = (0..2)
             .map(|_| {
                 let node = node.clone();
                 thread::spawn(move || {
                     let floor = node.status().commit_index;
-                    let read = node.read(&KEYS, PATIENT).expect("a patient read is served");
+                    let read = distributed::invariant_ok!(
+                        "read-barrier",
+                        node.read(&KEYS, PATIENT),
+                        "a patient read is served"
+                    );
                     (floor, read)
                 })
             })
             .collect();
-        node.commit(2).expect("commit");
-        node.commit(3).expect("commit");
+        distributed::invariant_ok!("read-barrier", node.commit(2), "commit");
+        distributed::invariant_ok!("read-barrier", node.commit(3), "commit");
         for reader in readers {
-            let (floor, read) = reader.join().expect("the reader thread panicked");
+            let (floor, read) = distributed::invariant_ok!("read-barrier", reader.join(), "the reader thread panicked");
             invariant!(
                 "read-barrier",
                 read.index >= floor,
@@ -136,7 +140,7 @@ fn every_read_is_served_at_its_read_index_whatever_the_schedule() {
             );
             check_one_state(&read);
         }
-        applier.stop().expect("the applier stops");
+        distributed::invariant_ok!("read-barrier", applier.stop(), "the applier stops");
     });
 }
 
@@ -145,14 +149,20 @@ fn every_read_is_served_at_its_read_index_whatever_the_schedule() {
 fn a_read_of_several_keys_never_sees_half_an_entry() {
     check_schedules(plan(0x5102, "bounded-progress"), || {
         let (node, _clock) = node(2);
-        node.commit(2).expect("commit");
-        node.apply_next().expect("apply");
+        distributed::invariant_ok!("read-barrier", node.commit(2), "commit");
+        distributed::invariant_ok!("read-barrier", node.apply_next(), "apply");
         let reader = {
             let node = node.clone();
-            thread::spawn(move || node.read_stale(&KEYS, 0).expect("a degraded read is served at once"))
+            thread::spawn(move || {
+                distributed::invariant_ok!(
+                    "read-barrier",
+                    node.read_stale(&KEYS, 0),
+                    "a degraded read is served at once"
+                )
+            })
         };
-        node.apply_next().expect("apply");
-        let read = reader.join().expect("the reader thread panicked");
+        distributed::invariant_ok!("read-barrier", node.apply_next(), "apply");
+        let read = distributed::invariant_ok!("read-barrier", reader.join(), "the reader thread panicked");
         check_one_state(&read);
     });
 }
@@ -190,7 +200,7 @@ fn a_step_of_the_clock_always_reaches_a_waiting_read() {
         let clock = Arc::new(CountingClock::default());
         let as_clock: ClockRef = clock.clone();
         let node = ReadNode::new(Memory::new(1), as_clock);
-        node.commit(1).expect("commit");
+        distributed::invariant_ok!("read-barrier", node.commit(1), "commit");
         let reader = {
             let node = node.clone();
             thread::spawn(move || node.read(&KEYS, Duration::from_millis(5)))
@@ -200,7 +210,7 @@ fn a_step_of_the_clock_always_reaches_a_waiting_read() {
             thread::yield_now();
         }
         clock.inner.advance(Duration::from_millis(5));
-        let answer = reader.join().expect("the reader thread panicked");
+        let answer = distributed::invariant_ok!("read-barrier", reader.join(), "the reader thread panicked");
         invariant!(
             "read-barrier",
             answer == Err(ReadError::Timeout { read_index: 1, last_applied: 0 }),
@@ -217,8 +227,8 @@ fn stopping_the_applier_always_reaches_it() {
     check_schedules(plan(0x5104, "bounded-progress"), || {
         let (node, _clock) = node(2);
         let applier = node.start_applier();
-        node.commit(1).expect("commit");
-        applier.stop().expect("the applier stops");
+        distributed::invariant_ok!("in-order-apply", node.commit(1), "commit");
+        distributed::invariant_ok!("in-order-apply", applier.stop(), "the applier stops");
         let applied = node.status().last_applied;
         invariant!("in-order-apply", applied <= 1, "the applier applied {applied} entries of 1 committed");
     });
@@ -230,7 +240,7 @@ fn stopping_the_applier_always_reaches_it() {
 fn waiting_readers_never_keep_an_apply_step_from_applying() {
     check_schedules(plan(0x5105, "bounded-progress"), || {
         let (node, _clock) = node(3);
-        node.commit(3).expect("commit");
+        distributed::invariant_ok!("bounded-progress", node.commit(3), "commit");
         let readers: Vec<_> = (0..2)
             .map(|_| {
                 let node = node.clone();
@@ -238,7 +248,7 @@ fn waiting_readers_never_keep_an_apply_step_from_applying() {
             })
             .collect();
         for step in 1..=3 {
-            let applied = node.apply_next().expect("apply");
+            let applied = distributed::invariant_ok!("bounded-progress", node.apply_next(), "apply");
             invariant!(
                 "bounded-progress",
                 applied == Some(step),
@@ -247,7 +257,11 @@ fn waiting_readers_never_keep_an_apply_step_from_applying() {
             );
         }
         for reader in readers {
-            let read = reader.join().expect("the reader thread panicked").expect("served");
+            let read = distributed::invariant_ok!(
+                "bounded-progress",
+                distributed::invariant_ok!("bounded-progress", reader.join(), "the reader thread panicked"),
+                "served"
+            );
             invariant!("read-barrier", read.index == 3, "a read at read index 3 was served at {}", read.index);
             check_one_state(&read);
         }
