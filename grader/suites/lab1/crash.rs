@@ -238,9 +238,9 @@ fn unsynced_appends_never_appear_out_of_order() {
 
 #[test]
 fn a_restart_onto_an_empty_last_segment_survives_every_crash_point() {
-    // A rollover that crashed after the header of segment 10 was durable, before its first
-    // record: the log holds 1-9 and an empty segment 10. compact_prefix(9) restarts the log at
-    // 10, a name that is taken.
+    // A rollover that crashed after segment 10 was renamed into place, before its first
+    // record: the log holds 1-9 (segment 7 sealed by its footer) and an empty segment 10.
+    // compact_prefix(9) restarts the log at 10, a name that is taken.
     let opts = options(144, SyncPolicy::EveryAppend);
     let seed = lab_seed(0x16);
     let report = CrashExplorer::new(seed).torn_variants(8).explore(
@@ -248,6 +248,11 @@ fn a_restart_onto_an_empty_last_segment_survives_every_crash_point() {
             let mut rng = TestRng::new(seed);
             let mut log = Recorder::open(sim, opts, events)?;
             log.append(batch(&mut rng, 1, 9, 1, (16, 16)))?; // segments 1-3, 4-6, 7-9
+            let sealed = std::path::Path::new(DIR).join(lab1::format::segment_file_name(7));
+            let file = sim.open(&sealed, OpenMode::ReadWrite)?;
+            let bytes = file.read_all()?;
+            file.write_all_at(bytes.len() as u64, &lab1::format::SegmentFooter::of(&bytes, 9).encode())?;
+            file.sync_data()?;
             let path = std::path::Path::new(DIR).join(lab1::format::segment_file_name(10));
             let file = sim.open(&path, OpenMode::CreateNew)?;
             file.write_all_at(0, &lab1::format::SegmentHeader { first_index: 10, flags: 0 }.encode())?;

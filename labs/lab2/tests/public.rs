@@ -5,11 +5,12 @@
 //! `cargo test -p lab2 verify::`. A failure starts with the invariant it broke, in brackets.
 //!
 //! Every test builds its log byte by byte from the chapter's tables (`segment` below), so the
-//! offsets in the assertions are exact: three segments of three 40-byte records each,
+//! offsets in the assertions are exact: three segments of three 40-byte records each, the
+//! first two sealed by a 20-byte footer,
 //!
 //! ```text
-//! 00000000000000000001.wal  header 0..24 | entry 1 @24 | entry 2 @64 | entry 3 @104 | end 144
-//! 00000000000000000004.wal  header 0..24 | entry 4 @24 | entry 5 @64 | entry 6 @104 | end 144
+//! 00000000000000000001.wal  header 0..24 | entry 1 @24 | entry 2 @64 | entry 3 @104 | footer @144 | end 164
+//! 00000000000000000004.wal  header 0..24 | entry 4 @24 | entry 5 @64 | entry 6 @104 | footer @144 | end 164
 //! 00000000000000000007.wal  header 0..24 | entry 7 @24 | entry 8 @64 | entry 9 @104 | end 144
 //! ```
 
@@ -81,6 +82,28 @@ fn segment(first: u64, last: u64) -> Vec<u8> {
     bytes
 }
 
+/// The footer that seals a segment whose bytes are `sealed`, from the chapter's table.
+fn footer(sealed: &[u8], last_index: u64) -> Vec<u8> {
+    let mut bytes = u32::MAX.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&crc32fast::hash(sealed).to_le_bytes());
+    bytes.extend_from_slice(&last_index.to_le_bytes());
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// A sealed segment file holding entries `first..=last`, its footer after them.
+fn sealed(first: u64, last: u64) -> Vec<u8> {
+    let mut bytes = segment(first, last);
+    bytes.extend(footer(&bytes.clone(), last));
+    bytes
+}
+
+/// The file of the three-segment log that starts at `first`: segments 1 and 4 are sealed.
+fn log_file(first: u64) -> Vec<u8> {
+    if first == 7 { segment(7, 9) } else { sealed(first, first + 2) }
+}
+
 fn path(name: &str) -> PathBuf {
     Path::new(DIR).join(name)
 }
@@ -91,7 +114,7 @@ fn three_segments() -> (SimFs, FsRef) {
     fs.create_dir_all(Path::new(DIR)).unwrap();
     for (name, first) in [(SEG1, 1), (SEG4, 4), (SEG7, 7)] {
         let file = fs.open(&path(name), OpenMode::Create).unwrap();
-        file.write_all_at(0, &segment(first, first + 2)).unwrap();
+        file.write_all_at(0, &log_file(first)).unwrap();
         file.sync_data().unwrap();
     }
     fs.sync_dir(Path::new(DIR)).unwrap();
@@ -148,7 +171,7 @@ mod verify {
         distributed::invariant_eq!(
             "on-disk-format",
             (seg4.valid_len, seg4.file_len),
-            (144, 144),
+            (144, 164),
             "(seg4.valid_len, seg4.file_len)",
         );
         distributed::invariant!(
@@ -323,7 +346,7 @@ fn damaged_log_in_workload(sim: &SimFs, acked: &mut Vec<&'static str>) -> std::i
     fs.create_dir_all(Path::new(DIR))?;
     for (name, first) in [(SEG1, 1), (SEG4, 4), (SEG7, 7)] {
         let file = fs.open(&path(name), OpenMode::Create)?;
-        file.write_all_at(0, &segment(first, first + 2))?;
+        file.write_all_at(0, &log_file(first))?;
         file.sync_data()?;
     }
     fs.sync_dir(Path::new(DIR))?;
@@ -340,7 +363,7 @@ fn check_nothing_lost_and_recovery_completes(disk: &SimFs) {
     let names = disk.read_dir(Path::new(DIR)).unwrap_or_default();
     let copies: Vec<Vec<u8>> =
         names.iter().filter(|n| n.contains(".broken")).filter_map(|n| disk.contents(path(n)).ok()).collect();
-    let original4 = segment(4, 6);
+    let original4 = sealed(4, 6);
     let mut damaged = original4.clone();
     damaged[64 + 4] ^= 1 << 3;
     let cut = &damaged[64..];
@@ -509,7 +532,7 @@ mod recover {
             "ordered-recovery",
             recovery.actions,
             [
-                Action::Cut { file: SEG4.into(), offset: 64, bytes: 80, kept: format!("{SEG4}.broken") },
+                Action::Cut { file: SEG4.into(), offset: 64, bytes: 100, kept: format!("{SEG4}.broken") },
                 Action::SetAside { file: SEG7.into(), kept: format!("{SEG7}.broken") },
             ],
             "recovery.actions",

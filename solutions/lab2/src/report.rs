@@ -116,6 +116,19 @@ pub enum Damage {
         /// What is wrong.
         reason: String,
     },
+    /// A sealed segment (one with a successor, or one whose footer decodes) whose records are
+    /// all valid but whose footer, at `offset` where the records end, is missing, damaged,
+    /// does not match the segment's bytes, names another last index, or is followed by bytes
+    /// that are not zeros. [`DamageClass::Corruption`]: lab 1 syncs a segment's footer before
+    /// it creates the segment's successor.
+    BadFooter {
+        /// The segment file.
+        file: String,
+        /// Where the footer starts, or should start: the end of the last valid record.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// A segment that does not start where its predecessor ended: `expected` is the index
     /// after the predecessor's last record, `found` the segment's first index (a missing
     /// segment if larger, an overlap if smaller). [`DamageClass::Corruption`].
@@ -135,9 +148,11 @@ impl Damage {
         match self {
             Damage::ZeroedTail { .. } => DamageClass::Benign,
             Damage::TornTail { .. } | Damage::UnfinishedSegment { .. } => DamageClass::Tail,
-            Damage::Corrupt { .. } | Damage::StaleRecord { .. } | Damage::BadHeader { .. } | Damage::Gap { .. } => {
-                DamageClass::Corruption
-            }
+            Damage::Corrupt { .. }
+            | Damage::StaleRecord { .. }
+            | Damage::BadHeader { .. }
+            | Damage::BadFooter { .. }
+            | Damage::Gap { .. } => DamageClass::Corruption,
         }
     }
 
@@ -150,6 +165,7 @@ impl Damage {
             | Damage::Corrupt { file, .. }
             | Damage::StaleRecord { file, .. }
             | Damage::BadHeader { file, .. }
+            | Damage::BadFooter { file, .. }
             | Damage::Gap { file, .. } => file,
         }
     }
@@ -161,7 +177,8 @@ impl Damage {
             Damage::TornTail { offset, .. }
             | Damage::ZeroedTail { offset, .. }
             | Damage::Corrupt { offset, .. }
-            | Damage::StaleRecord { offset, .. } => *offset,
+            | Damage::StaleRecord { offset, .. }
+            | Damage::BadFooter { offset, .. } => *offset,
             Damage::UnfinishedSegment { .. } | Damage::BadHeader { .. } | Damage::Gap { .. } => 0,
         }
     }
@@ -186,6 +203,9 @@ impl fmt::Display for Damage {
                 write!(f, "{file} at offset {offset}: stale record of entry {index}, term {term} ({reason})")
             }
             Damage::BadHeader { file, reason } => write!(f, "{file} at offset 0: bad segment header ({reason})"),
+            Damage::BadFooter { file, offset, reason } => {
+                write!(f, "{file} at offset {offset}: bad footer of a sealed segment ({reason})")
+            }
             Damage::Gap { file, expected, found } => {
                 write!(f, "{file}: starts at index {found}, but the previous segment ends before {expected}")
             }
@@ -208,7 +228,7 @@ pub struct SegmentReport {
     pub last_index: Index,
     /// The terms of the first and last of those records (`None` if none).
     pub terms: Option<(Term, Term)>,
-    /// Where those records end.
+    /// Where those records end (a sealed segment's footer starts there).
     pub valid_len: u64,
     /// The file's length.
     pub file_len: u64,
