@@ -5,6 +5,8 @@
 //!   damaged entry or loses one without reporting it;
 //! - `crash`: lab 1 workloads crashed at every step: no crash image is taken for corruption,
 //!   and every mode keeps every acknowledged entry;
+//! - `footer`: sealed segments checked by their footers, a sealed last segment, a repair
+//!   that seals again;
 //! - `kinds`: preallocated zeros against zeros in the middle, stale records of recycled files,
 //!   headers that name the wrong segment;
 //! - `modes`: the decision table, the kept copies, a crash during recovery itself;
@@ -12,6 +14,7 @@
 
 mod crash;
 mod exhaustive;
+mod footer;
 mod kinds;
 mod modes;
 mod peer;

@@ -280,6 +280,49 @@ mod classify {
     }
 
     #[test]
+    fn a_sealed_segment_is_checked_by_its_footer() {
+        // Segment 4 lost its footer: every record is valid, but a segment with a successor
+        // ends with one.
+        let (sim, fs) = three_segments();
+        sim.truncate_durable(path(SEG4), 144).unwrap();
+        let report = scan_ok(&fs);
+        invariant!(
+            "checksum",
+            matches!(report.damage.as_slice(), [Damage::BadFooter { file, offset: 144, .. }] if file == SEG4),
+            "{SEG4} cut just before its footer: expected one BadFooter at 144, found {:?}",
+            report.damage
+        );
+        distributed::invariant_eq!("checksum", report.last_consistent_index, 6, "the records of 4 are valid");
+
+        // A footer that names another last index (its own CRC then fails).
+        let (sim, fs) = three_segments();
+        flip(&sim, SEG4, 144 + 8);
+        let report = scan_ok(&fs);
+        invariant!(
+            "checksum",
+            matches!(report.damage.as_slice(), [Damage::BadFooter { file, offset: 144, .. }] if file == SEG4),
+            "a flipped bit in the footer of {SEG4}: expected one BadFooter at 144, found {:?}",
+            report.damage
+        );
+
+        // A sealed last segment, as a crash after its footer and before its successor leaves
+        // it: intact, it is clean; a flipped bit in its last record is corruption, never a
+        // torn tail, because the segment was complete and synced when it was sealed.
+        let (sim, fs) = three_segments();
+        fs.remove_file(&path(SEG7)).unwrap();
+        let report = scan_ok(&fs);
+        invariant!("checksum", report.is_clean(), "a sealed last segment is clean: found {:?}", report.damage);
+        flip(&sim, SEG4, 104 + 30);
+        let report = scan_ok(&fs);
+        invariant!(
+            "checksum",
+            matches!(report.damage.as_slice(), [Damage::Corrupt { file, offset: 104, index: 6, .. }] if file == SEG4),
+            "a flipped bit in the last record of a sealed last segment: expected Corrupt at 104, found {:?}",
+            report.damage
+        );
+    }
+
+    #[test]
     fn zeros_end_the_log_only_when_nothing_but_zeros_follows() {
         let (sim, fs) = three_segments();
         sim.overwrite(path(SEG7), 144, &[0; 600]).unwrap(); // a preallocated tail
