@@ -33,7 +33,9 @@ fn group_commit_shares_syncs_between_threads() {
     // The first segment exists before the rounds: creating a segment (like any rollover) syncs
     // under the log's lock, which is not what this test measures.
     let first = Entry::new(1, 1, payload(THREADS, 0, 64));
-    open_on(fs.clone(), options(1 << 20, SyncPolicy::GroupCommit)).append(std::slice::from_ref(&first)).unwrap();
+    open_on(fs.clone(), options(1 << 20, SyncPolicy::GroupCommit))
+        .append(std::slice::from_ref(&first))
+        .unwrap_or_else(|e| distributed::fail!("group-commit", "the first append failed: {e}"));
     let stats = StatsFs::new(fs);
     let gate = SyncGate::new(Arc::new(stats.clone()), THREADS as usize, Duration::from_secs(2));
     let wal = open_on(Arc::new(gate.clone()) as FsRef, options(1 << 20, SyncPolicy::GroupCommit));

@@ -274,10 +274,8 @@ fn a_restart_onto_an_empty_last_segment_survives_every_crash_point() {
 fn check_image(disk: &SimFs) {
     let mut names = disk.read_dir(std::path::Path::new(DIR)).unwrap_or_default();
     names.sort();
-    let segments: Vec<(u64, String)> = names
-        .into_iter()
-        .filter_map(|name| Some((lab1::format::parse_segment_file_name(&name)?, name)))
-        .collect();
+    let segments: Vec<(u64, String)> =
+        names.into_iter().filter_map(|name| Some((lab1::format::parse_segment_file_name(&name)?, name))).collect();
     for (position, (first, name)) in segments.iter().enumerate() {
         let bytes = disk.contents(std::path::Path::new(DIR).join(name)).unwrap_or_default();
         let whole = bytes.len() >= 24
@@ -306,6 +304,9 @@ fn check_image(disk: &SimFs) {
     }
 }
 
+/// One operation of a workload, on the recorder.
+type Step = dyn Fn(&mut Recorder, &mut TestRng) -> Result<(), WalError>;
+
 #[test]
 fn rollover_with_truncations_into_sealed_segments_survives_every_crash_point_under_every_policy() {
     // 40-byte records, 3 per 144-byte segment; batches that cross boundaries, a truncation
@@ -319,7 +320,7 @@ fn rollover_with_truncations_into_sealed_segments_survives_every_crash_point_und
                 let mut rng = TestRng::new(seed);
                 let mut log = Recorder::open(sim, opts, events)?;
                 let never = policy == SyncPolicy::Never;
-                let ops: [&dyn Fn(&mut Recorder, &mut TestRng) -> Result<(), WalError>; 6] = [
+                let ops: [&Step; 6] = [
                     &|log, rng| log.append(batch(rng, 1, 5, 1, (16, 16))),
                     &|log, rng| log.append(batch(rng, 6, 4, 1, (16, 16))),
                     &|log, _| log.truncate(5),

@@ -23,7 +23,7 @@ fn segment_path(first_index: u64) -> PathBuf {
 fn sealed_log() -> (SimFs, FsRef) {
     let (sim, fs) = sim_disk(lab_seed(1));
     let wal = open_on(fs.clone(), options(144, SyncPolicy::EveryAppend));
-    wal.append(&entries(1, 7, 1)).unwrap();
+    wal.append(&entries(1, 7, 1)).unwrap_or_else(|e| distributed::fail!("durability", "appending 1-7 failed: {e}"));
     drop(wal);
     (sim, fs)
 }
@@ -74,7 +74,7 @@ fn a_leftover_temporary_segment_is_removed_and_never_read() {
     // temporary name, after a log of 1-3 whose segment was sealed.
     let (sim, fs) = sim_disk(lab_seed(2));
     let wal = open_on(fs.clone(), options(144, SyncPolicy::EveryAppend));
-    wal.append(&entries(1, 6, 1)).unwrap();
+    wal.append(&entries(1, 6, 1)).unwrap_or_else(|e| distributed::fail!("durability", "appending 1-6 failed: {e}"));
     drop(wal);
     let four = sim.contents(segment_path(4)).unwrap();
     let temp = Path::new(DIR).join(format!("{}.tmp", segment_file_name(4)));
@@ -109,8 +109,8 @@ fn a_new_segment_whose_header_the_disk_stores_wrongly_is_never_renamed_into_plac
     for policy in [SyncPolicy::EveryAppend, SyncPolicy::Never] {
         let (sim, fs) = sim_disk(lab_seed(3));
         let wal = open_on(fs.clone(), options(144, policy));
-        wal.append(&entries(1, 3, 1)).unwrap();
-        wal.sync().unwrap();
+        wal.append(&entries(1, 3, 1)).unwrap_or_else(|e| distributed::fail!("durability", "appending 1-3 failed: {e}"));
+        wal.sync().unwrap_or_else(|e| distributed::fail!("durability", "sync failed: {e}"));
         // Entry 4 rolls over: the new segment's header is written wrongly, and only reading
         // it back before the rename can tell.
         sim.store_wrong_bytes(true);
@@ -144,7 +144,7 @@ fn a_truncation_into_a_sealed_segment_takes_its_footer() {
     // segment again.
     let (sim, fs) = sealed_log();
     let wal = open_on(fs.clone(), options(144, SyncPolicy::EveryAppend));
-    wal.truncate_suffix(5).unwrap();
+    wal.truncate_suffix(5).unwrap_or_else(|e| distributed::fail!("rollover", "truncate_suffix(5) failed: {e}"));
     let four = parse_segment(&segment_file_name(4), &sim.contents(segment_path(4)).unwrap());
     invariant!(
         "rollover",
@@ -153,7 +153,7 @@ fn a_truncation_into_a_sealed_segment_takes_its_footer() {
         four.entries.iter().map(|e| e.index).collect::<Vec<_>>(),
         if four.sealed.is_some() { "still has" } else { "has no" }
     );
-    wal.append(&entries(5, 8, 2)).unwrap();
+    wal.append(&entries(5, 8, 2)).unwrap_or_else(|e| distributed::fail!("rollover", "appending 5-8 failed: {e}"));
     drop(wal);
     let (disk, after) = reopen_after(&sim, CrashMode::Strict, options(144, SyncPolicy::EveryAppend));
     assert_matches_model(&after, &Model::of([entries(1, 4, 1), entries(5, 8, 2)].concat()));
@@ -162,14 +162,14 @@ fn a_truncation_into_a_sealed_segment_takes_its_footer() {
     // log opens and the next append continues it.
     let fs: FsRef = Arc::new(disk.clone());
     let wal = open_on(fs, options(144, SyncPolicy::EveryAppend));
-    wal.truncate_suffix(7).unwrap();
+    wal.truncate_suffix(7).unwrap_or_else(|e| distributed::fail!("rollover", "truncate_suffix(7) failed: {e}"));
     let four = parse_segment(&segment_file_name(4), &disk.contents(segment_path(4)).unwrap());
     invariant!(
         "rollover",
         four.entries == [entries(4, 4, 1), entries(5, 6, 2)].concat(),
         "after truncate_suffix(7), segment 4 should still hold entries 4-6"
     );
-    wal.append(&entries(7, 9, 3)).unwrap();
+    wal.append(&entries(7, 9, 3)).unwrap_or_else(|e| distributed::fail!("rollover", "appending 7-9 failed: {e}"));
     drop(wal);
     let (_, after) = reopen_after(&disk, CrashMode::Strict, options(144, SyncPolicy::EveryAppend));
     assert_matches_model(&after, &Model::of([entries(1, 4, 1), entries(5, 6, 2), entries(7, 9, 3)].concat()));

@@ -18,7 +18,7 @@ fn a_footer_damaged_in_each_field_or_cut_away_is_reported_at_the_footer() {
             let mut files = three_segments();
             files.get_mut(&name(4)).unwrap()[byte] ^= 0x10;
             let (sim, fs) = disk_with(&files);
-            let report = scan(&fs, DIR).unwrap();
+            let report = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}"));
             let ok = match report.damage.as_slice() {
                 // A damaged marker is not recognizable as a footer: bad bytes where the next
                 // record would be, in a sealed segment.
@@ -41,21 +41,16 @@ fn a_footer_damaged_in_each_field_or_cut_away_is_reported_at_the_footer() {
         let mut files = three_segments();
         files.get_mut(&name(4)).unwrap().truncate(len);
         let (_, fs) = disk_with(&files);
-        let report = scan(&fs, DIR).unwrap();
+        let report = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}"));
         invariant!(
             "checksum",
-            report
-                .damage
-                .iter()
-                .any(|d| matches!(d, Damage::BadFooter { file, offset, .. } if *file == name(4) && *offset == len as u64)),
+            report.damage.iter().any(
+                |d| matches!(d, Damage::BadFooter { file, offset, .. } if *file == name(4) && *offset == len as u64)
+            ),
             "{} cut to {len} bytes: expected a BadFooter at {len}, found {report}",
             name(4)
         );
-        invariant!(
-            "checksum",
-            report.last_consistent_index == consistent,
-            "consistent up to {consistent}: {report}"
-        );
+        invariant!("checksum", report.last_consistent_index == consistent, "consistent up to {consistent}: {report}");
     }
 }
 
@@ -68,7 +63,7 @@ fn damage_anywhere_in_a_sealed_last_segment_is_corruption_never_a_torn_tail() {
         let mut damaged = files.clone();
         damaged.get_mut(&name(4)).unwrap()[byte] ^= 0x04;
         let (sim, fs) = disk_with(&damaged);
-        let report = scan(&fs, DIR).unwrap();
+        let report = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}"));
         invariant!(
             "checksum",
             report.worst() == Some(DamageClass::Corruption)
@@ -98,11 +93,11 @@ fn a_repair_rewrites_sealed_segments_with_their_footers() {
     let mut files = three_segments();
     files.get_mut(&name(4)).unwrap()[64 + 30] ^= 1;
     let (sim, fs) = disk_with(&files);
-    let report = scan(&fs, DIR).unwrap();
+    let report = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}"));
     let options = WalOptions { segment_size: 144, sync: SyncPolicy::EveryAppend };
     repair_from_peer(&fs, DIR, &report, &Honest, options)
         .unwrap_or_else(|e| distributed::fail!("durability", "repair from an honest peer failed: {e}"));
-    let after = scan(&fs, DIR).unwrap();
+    let after = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}"));
     invariant!("checksum", after.is_clean(), "after the repair the log still has damage: {after}");
     let mut names: Vec<String> =
         sim.read_dir(std::path::Path::new(DIR)).unwrap().into_iter().filter(|n| n.ends_with(".wal")).collect();
@@ -120,7 +115,8 @@ fn a_repair_rewrites_sealed_segments_with_their_footers() {
             "after the repair, {sealed} has a successor but no footer that matches it ({names:?})"
         );
     }
-    let wal = Wal::open(fs, DIR, options).unwrap();
-    let held = wal.entries(1, 10).unwrap();
+    let wal = Wal::open(fs, DIR, options)
+        .unwrap_or_else(|e| distributed::fail!("durability", "lab 1 cannot open the repaired log: {e}"));
+    let held = wal.entries(1, 10).unwrap_or_else(|e| distributed::fail!("durability", "reading 1-9 failed: {e}"));
     invariant!("durability", held == log_entries(), "after the repair the log does not hold entries 1-9 as written");
 }

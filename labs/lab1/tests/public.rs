@@ -342,7 +342,8 @@ mod rollover {
         // segment exists.
         let (sim, fs) = sim_disk(lab_seed(1));
         let wal = open(&fs, options(144, SyncPolicy::EveryAppend));
-        wal.append(&entries(1, 7, 1)).unwrap();
+        wal.append(&entries(1, 7, 1))
+            .unwrap_or_else(|e| distributed::fail!("rollover", "appending 1-7 in 144-byte segments failed: {e}"));
         for (segment, last) in wal.segments().iter().zip([Some(3), Some(6), None]) {
             let path = format!("{DIR}/{}", segment.file_name);
             let bytes = sim.durable_contents(&path).unwrap().unwrap_or_default();

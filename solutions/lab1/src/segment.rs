@@ -57,7 +57,7 @@ pub(crate) enum ScanEnd {
 
 /// What opening an existing segment file found.
 pub(crate) enum Opened {
-    Segment(Segment, ScanEnd),
+    Segment(Box<Segment>, ScanEnd),
     /// The header is missing or damaged and no record can be read: a segment whose creation
     /// never completed.
     Unfinished,
@@ -160,7 +160,7 @@ impl Segment {
             }
         };
         segment.crc.update(&bytes[..segment.len as usize]);
-        Ok(Opened::Segment(segment, end))
+        Ok(Opened::Segment(Box::new(segment), end))
     }
 
     fn holding_no_record(header: SegmentHeader, file_name: String, file: Arc<dyn VfsFile>, dirty: bool) -> Segment {

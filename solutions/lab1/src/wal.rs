@@ -227,7 +227,7 @@ impl Wal {
         let mut found: Vec<(Segment, ScanEnd)> = Vec::new();
         for (position, (first, name)) in names.iter().enumerate() {
             match Segment::open(fs.as_ref(), &dir, name, *first)? {
-                Opened::Segment(segment, end) => found.push((segment, end)),
+                Opened::Segment(segment, end) => found.push((*segment, end)),
                 Opened::Unfinished if position + 1 == names.len() => {
                     // A rollover or restart that crashed before the header was durable:
                     // nothing in this file was ever acknowledged.

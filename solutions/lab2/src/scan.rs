@@ -170,7 +170,8 @@ fn scan_file(name: String, named_first: Index, mut window: Window<'_>) -> io::Re
     // can hold (a footer left in a recycled file by another segment names another).
     if file_len >= (HEADER_LEN + FOOTER_LEN) as usize {
         let tail = window.get(file_len - FOOTER_LEN as usize, FOOTER_LEN as usize)?;
-        let most = ((file_len - (HEADER_LEN + FOOTER_LEN) as usize) / (RECORD_HEADER_LEN + ENTRY_HEADER_LEN) as usize) as u64;
+        let most =
+            ((file_len - (HEADER_LEN + FOOTER_LEN) as usize) / (RECORD_HEADER_LEN + ENTRY_HEADER_LEN) as usize) as u64;
         scan.sealed = SegmentFooter::decode(tail)
             .is_ok_and(|f| f.last_index >= named_first - 1 && f.last_index - (named_first - 1) <= most);
     }
@@ -205,12 +206,22 @@ fn scan_file(name: String, named_first: Index, mut window: Window<'_>) -> io::Re
                         if bytes[end..].iter().all(|&b| b == 0) {
                             if end < file_len {
                                 let kind = ProblemKind::Zeros;
-                                scan.problems.push(Problem { offset: end as u64, index: expected, kind, resumed: false });
+                                scan.problems.push(Problem {
+                                    offset: end as u64,
+                                    index: expected,
+                                    kind,
+                                    resumed: false,
+                                });
                             }
                         } else {
                             let reason = format!("{} bytes after the footer", file_len - end);
                             let kind = ProblemKind::BadFooter(reason);
-                            scan.problems.push(Problem { offset: offset as u64, index: expected, kind, resumed: false });
+                            scan.problems.push(Problem {
+                                offset: offset as u64,
+                                index: expected,
+                                kind,
+                                resumed: false,
+                            });
                         }
                     }
                     Err(reason) => {
