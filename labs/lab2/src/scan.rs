@@ -21,7 +21,9 @@ use crate::report::LogReport;
 /// a bad record in the last segment is a [`Damage::TornTail`](crate::Damage::TornTail) only
 /// if the segment is not sealed and no valid record of the log follows it; a sealed segment
 /// whose records are valid but whose footer is missing or wrong is a
-/// [`Damage::BadFooter`](crate::Damage::BadFooter); zeros are a
+/// [`Damage::BadFooter`](crate::Damage::BadFooter); bad bytes in the unsealed last segment
+/// that end in zeros up to a page boundary before valid records are
+/// [`Damage::LostPages`](crate::Damage::LostPages); zeros are a
 /// [`Damage::ZeroedTail`](crate::Damage::ZeroedTail) only if everything after them is zero.
 pub fn scan(fs: &FsRef, dir: impl AsRef<Path>) -> Result<LogReport, RepairError> {
     let _ = (fs, dir.as_ref());

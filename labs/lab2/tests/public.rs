@@ -323,6 +323,45 @@ mod classify {
     }
 
     #[test]
+    fn lost_pages_before_valid_records_are_a_tail_not_corruption() {
+        // Segment 7 holds entries 7-16 in 1024-byte records (at 24 + 1024 k). The page
+        // 4096..8192 reads as zeros, as when the page cache wrote the pages after it back and
+        // not that one before the power went: entries 10 (at 3096, cut short) to 14 are gone,
+        // 15 (at 8216) and 16 are intact. No sync can have acknowledged anything in a lost page
+        // or after it, so this is a tail, at the first damaged record.
+        let (sim, fs) = three_segments();
+        let big = |i: u64| Entry::new(i, term_of(i), vec![i as u8; 1000]);
+        let mut seven = header(7, 0);
+        for i in 7..=16 {
+            seven.extend(record(7, &big(i)));
+        }
+        seven[4096..8192].fill(0);
+        sim.overwrite(path(SEG7), 0, &seven).unwrap();
+        let report = scan_ok(&fs);
+        invariant!(
+            "torn-tail",
+            matches!(
+                report.damage.as_slice(),
+                [Damage::LostPages { file, offset: 3096, resumed: 8216, .. }] if file == SEG7
+            ),
+            "a zeroed page before valid records in the last segment: expected LostPages at 3096, valid again \
+             at 8216, found {:?}",
+            report.damage
+        );
+        distributed::invariant_eq!("torn-tail", report.worst(), Some(DamageClass::Tail), "report.worst()");
+        distributed::invariant_eq!("torn-tail", report.last_consistent_index, 9, "consistent up to entry 9");
+        let refused = recover(&fs, DIR, RecoveryMode::AbsoluteConsistency);
+        invariant!(
+            "torn-tail",
+            matches!(refused, Err(RepairError::Refused { .. })),
+            "AbsoluteConsistency must refuse lost pages as it refuses any tail: {refused:?}"
+        );
+        let recovery = recover(&fs, DIR, RecoveryMode::TolerateTailCorruption)
+            .unwrap_or_else(|e| distributed::fail!("torn-tail", "the default mode refused lost pages: {e}"));
+        distributed::invariant_eq!("torn-tail", recovery.last_index, 9, "cut back to entry 9, a copy kept");
+    }
+
+    #[test]
     fn zeros_end_the_log_only_when_nothing_but_zeros_follows() {
         let (sim, fs) = three_segments();
         sim.overwrite(path(SEG7), 144, &[0; 600]).unwrap(); // a preallocated tail

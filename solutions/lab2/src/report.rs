@@ -15,7 +15,7 @@ use distributed::storage::{Index, Term};
 /// | found | `TolerateTailCorruption` | `AbsoluteConsistency` | `TolerateAnyCorruption` |
 /// |---|---|---|---|
 /// | zeros after the last record ([`DamageClass::Benign`]) | trimmed | trimmed | trimmed |
-/// | a torn tail or an unfinished last segment ([`DamageClass::Tail`]) | cut, copy kept | refused | cut, copy kept |
+/// | a torn tail, lost pages or an unfinished last segment ([`DamageClass::Tail`]) | cut, copy kept | refused | cut, copy kept |
 /// | corruption anywhere ([`DamageClass::Corruption`]) | refused | refused | the log is cut back to the last consistent position, copies kept |
 ///
 /// "Refused" means [`RepairError::Refused`](crate::RepairError::Refused) with the report,
@@ -70,6 +70,23 @@ pub enum Damage {
         /// Where the zeros start (the end of the last valid record).
         offset: u64,
         /// How many zeros.
+        bytes: u64,
+    },
+    /// In the last segment (not sealed), from `offset`, bytes that are not the next record,
+    /// then zeros up to a page boundary, then valid records of the log again at `resumed`:
+    /// what a power loss leaves when the page cache wrote a later page of unsynced appends back
+    /// and an earlier one not (a lost page reads as zeros). Only unsynced pages are lost that
+    /// way, so no sync acknowledged anything from `offset` on. Bit rot that zeroed exactly those
+    /// bytes would look the same: the damage is ambiguous, and is treated as the crash it
+    /// most likely is. [`DamageClass::Tail`].
+    LostPages {
+        /// The segment file.
+        file: String,
+        /// Where the valid records end.
+        offset: u64,
+        /// Where valid records of the log start again.
+        resumed: u64,
+        /// `resumed - offset`.
         bytes: u64,
     },
     /// The last file has no valid header and no record after it: a segment whose creation a
@@ -147,7 +164,7 @@ impl Damage {
     pub fn class(&self) -> DamageClass {
         match self {
             Damage::ZeroedTail { .. } => DamageClass::Benign,
-            Damage::TornTail { .. } | Damage::UnfinishedSegment { .. } => DamageClass::Tail,
+            Damage::TornTail { .. } | Damage::LostPages { .. } | Damage::UnfinishedSegment { .. } => DamageClass::Tail,
             Damage::Corrupt { .. }
             | Damage::StaleRecord { .. }
             | Damage::BadHeader { .. }
@@ -160,6 +177,7 @@ impl Damage {
     pub fn file(&self) -> &str {
         match self {
             Damage::TornTail { file, .. }
+            | Damage::LostPages { file, .. }
             | Damage::ZeroedTail { file, .. }
             | Damage::UnfinishedSegment { file, .. }
             | Damage::Corrupt { file, .. }
@@ -175,6 +193,7 @@ impl Damage {
     pub fn offset(&self) -> u64 {
         match self {
             Damage::TornTail { offset, .. }
+            | Damage::LostPages { offset, .. }
             | Damage::ZeroedTail { offset, .. }
             | Damage::Corrupt { offset, .. }
             | Damage::StaleRecord { offset, .. }
@@ -190,6 +209,11 @@ impl fmt::Display for Damage {
             Damage::TornTail { file, offset, bytes, reason } => {
                 write!(f, "{file} at offset {offset}: torn tail, {bytes} bytes to the end of the file ({reason})")
             }
+            Damage::LostPages { file, offset, resumed, bytes } => write!(
+                f,
+                "{file} at offset {offset}: {bytes} bytes of lost pages, valid records again at {resumed} (an \
+                 unsynced write-back that a power loss cut, or bit rot that looks like one)"
+            ),
             Damage::ZeroedTail { file, offset, bytes } => {
                 write!(f, "{file} at offset {offset}: {bytes} zero bytes to the end of the file")
             }

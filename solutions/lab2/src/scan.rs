@@ -111,6 +111,9 @@ enum ProblemKind {
     /// A footer where the records end that does not decode, match the segment's bytes, name
     /// the last index, or end the file (but for zeros).
     BadFooter(String),
+    /// Bad bytes, then zeros up to a page boundary, then a valid record of the log at
+    /// `resumed_at`: the shape of pages lost from the page cache's writeback ([`lost_pages`]).
+    LostPages { reason: String, resumed_at: u64 },
 }
 
 /// One file, scanned on its own.
@@ -258,6 +261,12 @@ fn scan_file(name: String, named_first: Index, mut window: Window<'_>) -> io::Re
             break;
         }
         let resumed = resync(first, bytes, offset + 1, expected, previous_term);
+        let kind = match (kind, resumed) {
+            (ProblemKind::Bad(reason), Some((at, _))) if lost_pages(bytes, offset, at) => {
+                ProblemKind::LostPages { reason, resumed_at: at as u64 }
+            }
+            (kind, _) => kind,
+        };
         scan.problems.push(Problem { offset: offset as u64, index: expected, kind, resumed: resumed.is_some() });
         match resumed {
             Some((at, index)) => {
@@ -271,6 +280,28 @@ fn scan_file(name: String, named_first: Index, mut window: Window<'_>) -> io::Re
         }
     }
     Ok(scan)
+}
+
+/// The page size of the page cache (and of the kit's reordering crash mode): the unit in which
+/// unsynced writes reach the disk, or do not.
+const PAGE: usize = distributed::vfs::PAGE_SIZE as usize;
+
+/// Whether the bad bytes from `offset` to the valid record at `resumed_at` have the shape of
+/// lost pages: for some page boundary `q` after `offset` and at most `resumed_at`, the bytes
+/// from `offset` (or from the start of that page, if later) up to `q` are all zero. A page that
+/// the page cache never wrote back reads as zeros, the record straddling into it is cut, and
+/// records on later pages that were written back are intact. Bit rot that zeroed exactly such
+/// a range looks the same.
+fn lost_pages(bytes: &[u8], offset: usize, resumed_at: usize) -> bool {
+    let mut boundary = (offset / PAGE + 1) * PAGE;
+    while boundary <= resumed_at {
+        let from = offset.max(boundary - PAGE);
+        if bytes[from..boundary].iter().all(|&b| b == 0) {
+            return true;
+        }
+        boundary += PAGE;
+    }
+    false
 }
 
 /// Checks the footer at `offset`, where a segment's valid records end: it decodes, matches
@@ -528,6 +559,13 @@ fn classify(file: &FileScan, problem: &Problem, is_active: bool) -> Damage {
             Damage::TornTail { file: name, offset, bytes: file.file_len - offset, reason: reason.clone() }
         }
         ProblemKind::BadFooter(reason) => Damage::BadFooter { file: name, offset, reason: reason.clone() },
+        ProblemKind::LostPages { resumed_at, .. } if is_active => {
+            Damage::LostPages { file: name, offset, resumed: *resumed_at, bytes: resumed_at - offset }
+        }
+        ProblemKind::LostPages { reason, .. } => {
+            let reason = format!("{reason}; valid records follow");
+            Damage::Corrupt { file: name, offset, index: problem.index, reason }
+        }
         ProblemKind::Bad(reason) if is_active && !problem.resumed => {
             Damage::TornTail { file: name, offset, bytes: file.file_len - offset, reason: reason.clone() }
         }
