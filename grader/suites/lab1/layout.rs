@@ -12,9 +12,18 @@ use lab1::SyncPolicy;
 
 use crate::{DIR, open_on, options};
 
-/// Parses a segment file by the chapter's format: returns its first index, flags and entries,
-/// and panics with `[on-disk-format]` where the bytes disagree with the format.
-fn parse_segment(name: &str, bytes: &[u8]) -> (u64, u32, Vec<Entry>) {
+/// A segment file as the chapter's byte tables read it.
+pub struct Parsed {
+    pub first: u64,
+    pub flags: u32,
+    pub entries: Vec<Entry>,
+    /// The footer's last index, if the segment is sealed (its footer checked field by field).
+    pub sealed: Option<u64>,
+}
+
+/// Parses a segment file by the chapter's format: returns its first index, flags, entries and
+/// footer, and panics with `[on-disk-format]` where the bytes disagree with the format.
+pub fn parse_segment(name: &str, bytes: &[u8]) -> Parsed {
     let fail = |what: String| -> ! { distributed::fail!("on-disk-format", "{name}: {what}") };
     if bytes.len() < 24 {
         fail(format!("{} bytes, shorter than a 24-byte header", bytes.len()));
@@ -32,12 +41,35 @@ fn parse_segment(name: &str, bytes: &[u8]) -> (u64, u32, Vec<Entry>) {
         fail(format!("header names first index {first}, so the file should be named {first:020}.wal"));
     }
     let mut at = 24;
-    let mut found = Vec::new();
+    let mut found: Vec<Entry> = Vec::new();
+    let mut sealed = None;
     while at < bytes.len() {
         if bytes.len() - at < 8 {
             fail(format!("{} stray bytes after the last record at offset {at}", bytes.len() - at));
         }
         let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if len == 0xFFFF_FFFF {
+            // The footer: marker, CRC32 of every byte before it, last index, its own CRC32.
+            if bytes.len() - at != 20 {
+                fail(format!("the footer at offset {at} is followed by {} bytes, not 20 to the end", bytes.len() - at));
+            }
+            let footer = &bytes[at..];
+            let segment_crc = u32::from_le_bytes(footer[4..8].try_into().unwrap());
+            let last = u64::from_le_bytes(footer[8..16].try_into().unwrap());
+            let own_crc = u32::from_le_bytes(footer[16..20].try_into().unwrap());
+            if own_crc != crc32fast::hash(&footer[0..16]) {
+                fail(format!("footer at offset {at}: bytes 16..20 are not the CRC32 of its bytes 0..16"));
+            }
+            if segment_crc != crc32fast::hash(&bytes[..at]) {
+                fail(format!("footer at offset {at}: bytes 4..8 are not the CRC32 of the {at} bytes before it"));
+            }
+            let expected_last = found.last().map_or(first - 1, |e| e.index);
+            if last != expected_last {
+                fail(format!("footer names last index {last}, the records end at {expected_last}"));
+            }
+            sealed = Some(last);
+            break;
+        }
         let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap());
         if len < 16 || at + 8 + len > bytes.len() {
             fail(format!("record at offset {at} has impossible length {len}"));
@@ -57,19 +89,33 @@ fn parse_segment(name: &str, bytes: &[u8]) -> (u64, u32, Vec<Entry>) {
         found.push(Entry::new(index, term, payload[16..].to_vec()));
         at += 8 + len;
     }
-    (first, flags, found)
+    Parsed { first, flags, entries: found, sealed }
 }
 
-fn on_disk(fs: &dyn Vfs) -> Vec<(String, u64, u32, Vec<Entry>)> {
-    fs.read_dir(Path::new(DIR))
+/// Every file of the log's directory, parsed: name, first index, flags, entries, whether it is
+/// sealed. Checks that every segment but the last is sealed and the last is not.
+fn on_disk(fs: &dyn Vfs) -> Vec<(String, u64, u32, Vec<Entry>, bool)> {
+    let parsed: Vec<_> = fs
+        .read_dir(Path::new(DIR))
         .unwrap()
         .into_iter()
         .map(|name| {
             let file = fs.open(&Path::new(DIR).join(&name), distributed::vfs::OpenMode::Read).unwrap();
-            let (first, flags, found) = parse_segment(&name, &file.read_all().unwrap());
-            (name, first, flags, found)
+            let parsed = parse_segment(&name, &file.read_all().unwrap());
+            (name, parsed.first, parsed.flags, parsed.entries, parsed.sealed.is_some())
         })
-        .collect()
+        .collect();
+    for (position, (name, _, _, _, sealed)) in parsed.iter().enumerate() {
+        let last = position + 1 == parsed.len();
+        invariant!(
+            "rollover",
+            *sealed != last,
+            "{name} is {} although it is {} segment: every segment but the last ends with a footer",
+            if *sealed { "sealed" } else { "not sealed" },
+            if last { "the last" } else { "not the last" }
+        );
+    }
+    parsed
 }
 
 #[test]
@@ -105,7 +151,7 @@ fn segment_files_follow_the_byte_tables() {
         found == appended,
         "the segment files do not hold exactly the appended entries, in order"
     );
-    for (name, first, _, records) in &segments {
+    for (name, first, _, records, _) in &segments {
         invariant!(
             "rollover",
             records.first().is_none_or(|e| e.index == *first),
@@ -140,7 +186,7 @@ fn rollover_happens_exactly_at_the_threshold() {
         let info: Vec<(u64, u64)> = wal.segments().iter().map(|s| (s.first_index, s.len)).collect();
         let disk: Vec<(u64, u64)> = on_disk(fs.as_ref())
             .iter()
-            .map(|s| (s.1, 24 + s.3.iter().map(|e| 24 + e.data.len() as u64).sum::<u64>()))
+            .map(|s| (s.1, 24 + s.3.iter().map(|e| 24 + e.data.len() as u64).sum::<u64>() + if s.4 { 20 } else { 0 }))
             .collect();
         invariant!("rollover", info == disk, "Wal::segments() says {info:?}, the files say {disk:?}");
     }

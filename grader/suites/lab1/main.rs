@@ -7,6 +7,8 @@
 //! - `operations`: truncation and compaction across segment boundaries, then reopen;
 //! - `model`: a property test of random operations against an in-memory model;
 //! - `faults`: bit rot, zeroed and garbage tails, a failed fsync, a full disk;
+//! - `footer`: sealed segments' footers damaged or cut, a leftover temporary segment, a header
+//!   the disk stores wrongly, truncations into a sealed segment;
 //! - `concurrency`: group commit shares syncs between threads;
 //! - `arguments`: bad arguments get typed errors;
 //! - `edges`: the edge cases the chapter lists (an empty append, the index an out-of-range
@@ -19,6 +21,7 @@ mod concurrency;
 mod crash;
 mod edges;
 mod faults;
+mod footer;
 mod layout;
 mod model;
 mod operations;

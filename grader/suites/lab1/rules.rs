@@ -95,6 +95,9 @@ proptest! {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _ = SegmentHeader::decode(&bytes);
             let _ = format::decode_record(first, &bytes);
+            if let Ok(footer) = format::SegmentFooter::decode(&bytes) {
+                let _ = footer.verify(&bytes);
+            }
         }));
         invariant!("on-disk-format", outcome.is_ok(), "a decoder panicked on {bytes:?}: bad bytes are a typed error");
     }

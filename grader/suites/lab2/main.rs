@@ -5,6 +5,8 @@
 //!   damaged entry or loses one without reporting it;
 //! - `crash`: lab 1 workloads crashed at every step: no crash image is taken for corruption,
 //!   and every mode keeps every acknowledged entry;
+//! - `footer`: sealed segments checked by their footers, a sealed last segment, a repair
+//!   that seals again;
 //! - `kinds`: preallocated zeros against zeros in the middle, stale records of recycled files,
 //!   headers that name the wrong segment;
 //! - `modes`: the decision table, the kept copies, a crash during recovery itself;
@@ -12,6 +14,7 @@
 
 mod crash;
 mod exhaustive;
+mod footer;
 mod kinds;
 mod modes;
 mod peer;
@@ -60,12 +63,36 @@ pub fn segment_bytes(first: u64, entries: &[Entry]) -> Vec<u8> {
     bytes
 }
 
-/// Segments 1-3, 4-6, 7-9 of [`log_entries`], by file name.
+/// The footer sealing a segment whose bytes before it are `sealed`, from the chapter's table:
+/// marker, CRC32 of those bytes, last index, CRC32 of the footer's first 16 bytes.
+pub fn footer_bytes(sealed: &[u8], last_index: u64) -> Vec<u8> {
+    let mut bytes = u32::MAX.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&crc32fast::hash(sealed).to_le_bytes());
+    bytes.extend_from_slice(&last_index.to_le_bytes());
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// [`segment_bytes`] followed by its footer.
+pub fn sealed_segment_bytes(first: u64, entries: &[Entry]) -> Vec<u8> {
+    let mut bytes = segment_bytes(first, entries);
+    let last = entries.last().map_or(first - 1, |e| e.index);
+    bytes.extend(footer_bytes(&bytes.clone(), last));
+    bytes
+}
+
+/// Segments 1-3, 4-6 (both sealed: a 20-byte footer at 144), 7-9 of [`log_entries`], by file
+/// name.
 pub fn three_segments() -> Files {
     let entries = log_entries();
     [1u64, 4, 7]
         .iter()
-        .map(|&first| (name(first), segment_bytes(first, &entries[first as usize - 1..first as usize + 2])))
+        .map(|&first| {
+            let held = &entries[first as usize - 1..first as usize + 2];
+            let bytes = if first == 7 { segment_bytes(first, held) } else { sealed_segment_bytes(first, held) };
+            (name(first), bytes)
+        })
         .collect()
 }
 

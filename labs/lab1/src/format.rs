@@ -4,13 +4,16 @@
 //! by lab 2, which verifies and repairs what this module writes. The chapter's byte tables are
 //! the specification: other tools (and the grader) read your files by them.
 //!
-//! A segment file is a 24-byte header followed by records, back to back (all integers are
-//! little-endian):
+//! A segment file is a 24-byte header followed by records, back to back; a **sealed** segment
+//! (every segment but the last) ends with a 20-byte footer right after its last record (all
+//! integers are little-endian):
 //!
 //! ```text
 //! header:  magic "RSMWAL01" (8) | first_index u64 | flags u32 | crc32(bytes 0..20) u32
 //! record:  len u32 | crc u32 | index u64 | term u64 | data (len - 16 bytes)
 //!          crc = crc32(segment first_index u64 | len u32 | index | term | data)
+//! footer:  marker 0xFFFF_FFFF u32 | segment_crc u32 | last_index u64 | crc32(footer 0..16) u32
+//!          segment_crc = crc32(every byte of the segment before the footer)
 //! ```
 //!
 //! Two choices carry the design:
@@ -20,6 +23,10 @@
 //! 2. The checksum covers the segment's first index as well as the record. A record copied
 //!    into another segment, or left behind in a recycled file, fails its checksum there, so a
 //!    stale record is rejected even when its own bytes are intact.
+//!
+//! The footer's first 4 bytes sit where the next record's `len` would, and hold a value no
+//! record can have ([`FOOTER_MARKER`], above `16 + MAX_ENTRY_DATA`): a reader walking records
+//! meets it as [`FormatError::Footer`], never as a damaged length.
 
 use distributed::storage::{Entry, Index};
 
@@ -38,7 +45,13 @@ pub const MAX_ENTRY_DATA: usize = 16 << 20;
 /// away, and older segment files still present are leftovers to remove.
 pub const FLAG_LOG_START: u32 = 1;
 
-/// Why bytes are not a valid header or record.
+/// Length of a sealed segment's footer.
+pub const FOOTER_LEN: u64 = 20;
+/// The first 4 bytes of a footer, where a record's `len` would be: larger than any record's
+/// length, so a footer is never read as a record, nor a record as a footer.
+pub const FOOTER_MARKER: u32 = u32::MAX;
+
+/// Why bytes are not a valid header, record or footer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
     /// The bytes end before the header or record does: a torn or truncated write.
@@ -53,9 +66,14 @@ pub enum FormatError {
     /// tail), never a real record.
     #[error("zeros where a record would start")]
     Zeroed,
-    /// A header that does not start with [`SEGMENT_MAGIC`].
-    #[error("not a segment header (bad magic)")]
+    /// A header that does not start with [`SEGMENT_MAGIC`], or a footer that does not start
+    /// with [`FOOTER_MARKER`].
+    #[error("not a segment header or footer (bad magic)")]
     BadMagic,
+    /// The footer marker where a record would start: the records of a sealed segment end
+    /// here, and [`SegmentFooter::decode`] reads what follows.
+    #[error("the footer of a sealed segment, where a record would start")]
+    Footer,
     /// A length field outside what a record can have.
     #[error("impossible record length {0}")]
     BadLength(u32),
@@ -95,10 +113,52 @@ impl SegmentHeader {
     }
 }
 
+/// The footer that seals a segment: written right after its last record when the next segment
+/// is about to start, and synced before that segment exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentFooter {
+    /// CRC32 of every byte of the segment before the footer: the header and every record.
+    pub segment_crc: u32,
+    /// The index of the segment's last entry (`first_index - 1` if it holds none).
+    pub last_index: Index,
+}
+
+impl SegmentFooter {
+    /// The footer of a segment whose bytes before the footer are `sealed` (header and
+    /// records) and whose last entry is `last_index`.
+    pub fn of(sealed: &[u8], last_index: Index) -> SegmentFooter {
+        todo!("Task 3: the footer of {} sealed bytes ending at entry {last_index}", sealed.len())
+    }
+
+    /// The footer's 20 bytes.
+    pub fn encode(&self) -> [u8; 20] {
+        todo!("Task 3: encode a footer (marker, segment CRC, last index, CRC32 of bytes 0..16)")
+    }
+
+    /// Parses a footer from the start of `bytes`, checking its length, marker and its own
+    /// CRC (not the segment's: see [`SegmentFooter::verify`]).
+    pub fn decode(bytes: &[u8]) -> Result<SegmentFooter, FormatError> {
+        todo!("Task 3: decode a footer from {} bytes, checking its length, marker and CRC", bytes.len())
+    }
+
+    /// Checks the footer against `sealed`, the segment's bytes before it: `Ok` if their CRC32
+    /// is the one the footer holds.
+    pub fn verify(&self, sealed: &[u8]) -> Result<(), FormatError> {
+        todo!("Task 3: check {} sealed bytes against the footer's segment CRC", sealed.len())
+    }
+}
+
 /// The file name of the segment whose first entry is `first_index`: 20 decimal digits, so
 /// names sort in index order.
 pub fn segment_file_name(first_index: Index) -> String {
     todo!("Task 1: name the segment that starts at {first_index}")
+}
+
+/// The name under which the segment starting at `first_index` is prepared before it is renamed
+/// into place: its segment name followed by `.tmp`, which [`parse_segment_file_name`] does
+/// not accept, so a crash can never leave a half-prepared file under a segment's name.
+pub fn temp_segment_file_name(first_index: Index) -> String {
+    todo!("Task 3: the temporary name of the segment that starts at {first_index}")
 }
 
 /// The first index a segment file name stands for, or `None` if it is not a segment's name.

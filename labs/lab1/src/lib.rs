@@ -5,7 +5,8 @@
 //!
 //! 1. [`format`]: segment headers, records and file names (`cargo test -p lab1 format::`);
 //! 2. [`Wal::open`], [`Wal::append`] and the reads (`append::`);
-//! 3. rollover at the size threshold (`rollover::`);
+//! 3. rollover at the size threshold: the old segment sealed with a footer, the new one
+//!    prepared under a temporary name and renamed into place (`rollover::`);
 //! 4. reopening and recovery (`reopen::`);
 //! 5. [`Wal::truncate_suffix`] and [`Wal::compact_prefix`] (`truncate::`, `compact::`);
 //! 6. surviving a power loss at any step (`crash::`);

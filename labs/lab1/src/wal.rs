@@ -50,7 +50,7 @@ pub struct SegmentInfo {
     pub last_index: Index,
     /// Its file name in the log's directory.
     pub file_name: String,
-    /// Bytes in use.
+    /// Bytes in use: the header, the records and, if the segment is sealed, its footer.
     pub len: u64,
 }
 
@@ -67,8 +67,10 @@ pub struct Wal {
 impl Wal {
     /// Opens the log in `dir` (creating the directory if needed) and recovers it: segments
     /// are read in index order, a torn tail of the last segment is cut back to its last valid
-    /// record, and leftovers of an interrupted compaction or rollover are removed. Damage
-    /// anywhere else is [`WalError::Corrupt`].
+    /// record, and leftovers of an interrupted compaction or rollover (a segment prepared
+    /// under its temporary name and never renamed) are removed. A sealed segment (any but the
+    /// last) must end with a footer that matches its bytes. Damage anywhere else is
+    /// [`WalError::Corrupt`].
     pub fn open(fs: FsRef, dir: impl Into<PathBuf>, options: WalOptions) -> Result<Wal, WalError> {
         let _ = (fs, dir.into(), options);
         todo!("Task 2: open the log (an empty directory first; recovery in Task 4)")

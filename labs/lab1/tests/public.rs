@@ -12,7 +12,7 @@ use distributed::explore::CrashExplorer;
 use distributed::invariant;
 use distributed::rng::{TestRng, lab_seed};
 use distributed::testing::{SyncHold, entries, payload, sim_disk};
-use distributed::vfs::{CrashMode, FsRef, SimFs};
+use distributed::vfs::{CrashMode, FsRef, SimFs, Vfs};
 use lab1::{Entry, SyncPolicy, Wal, WalError, WalOptions};
 
 const DIR: &str = "wal";
@@ -51,6 +51,28 @@ fn assert_holds(wal: &Wal, expected: &[Entry]) {
     }
     let range = wal.entries(first, last + 1).expect("read the range back");
     invariant!("matching", range == expected, "entries({first}, {}) differs from what was appended", last + 1);
+}
+
+/// The last index named by the footer that ends `bytes`, read by the chapter's table (marker
+/// `0xFFFF_FFFF`, CRC32 of every byte before it, last index, CRC32 of its bytes 0..16), or
+/// `None` if the file does not end with a footer that matches it.
+fn footer_of(bytes: &[u8]) -> Option<u64> {
+    let at = bytes.len().checked_sub(20).filter(|&at| at >= 24)?;
+    let footer = &bytes[at..];
+    let u32_at = |i: usize| u32::from_le_bytes(footer[i..i + 4].try_into().expect("4 bytes"));
+    let last = u64::from_le_bytes(footer[8..16].try_into().expect("8 bytes"));
+    let matches = u32_at(0) == u32::MAX
+        && u32_at(4) == crc32fast::hash(&bytes[..at])
+        && u32_at(16) == crc32fast::hash(&footer[..16]);
+    matches.then_some(last)
+}
+
+/// Whether `bytes` start with a whole segment header (magic, header CRC) naming `first`.
+fn whole_header(bytes: &[u8], first: u64) -> bool {
+    bytes.len() >= 24
+        && &bytes[0..8] == b"RSMWAL01"
+        && bytes[8..16] == first.to_le_bytes()
+        && bytes[20..24] == crc32fast::hash(&bytes[0..20]).to_le_bytes()
 }
 
 mod format {
@@ -277,6 +299,69 @@ mod rollover {
             segments.iter().map(|s| s.file_name.clone()).collect::<Vec<_>>(),
             "one file per segment",
         );
+    }
+
+    #[test]
+    fn a_sealed_segment_ends_with_a_footer_that_checks_it() {
+        use lab1::format::{FormatError, SegmentFooter, SegmentHeader, decode_record, encode_record};
+        // The footer on its own: built from the segment's bytes, decoded, verified.
+        let mut bytes = SegmentHeader { first_index: 5, flags: 0 }.encode().to_vec();
+        bytes.extend(encode_record(5, &Entry::new(5, 2, b"x=1".to_vec())));
+        let footer = SegmentFooter::of(&bytes, 5);
+        let encoded = footer.encode();
+        distributed::invariant_eq!("on-disk-format", &encoded[0..4], &[0xFF; 4], "a footer starts with its marker");
+        distributed::invariant_eq!("on-disk-format", SegmentFooter::decode(&encoded), Ok(footer), "decode(encode)");
+        distributed::invariant_eq!("checksum", footer.verify(&bytes), Ok(()), "the footer matches its segment");
+        let mut damaged = bytes.clone();
+        damaged[40] ^= 1;
+        distributed::invariant_matches!(
+            "checksum",
+            footer.verify(&damaged),
+            Err(FormatError::ChecksumMismatch { .. }),
+            "one flipped bit before the footer fails the segment's checksum",
+        );
+        let mut bad = encoded;
+        bad[9] ^= 1;
+        distributed::invariant_matches!(
+            "checksum",
+            SegmentFooter::decode(&bad),
+            Err(FormatError::ChecksumMismatch { .. }),
+            "a flipped bit in the footer fails the footer's own checksum",
+        );
+        let mut walked = bytes[24..].to_vec();
+        let record_len = walked.len();
+        walked.extend_from_slice(&encoded);
+        distributed::invariant_eq!(
+            "on-disk-format",
+            decode_record(5, &walked[record_len..]),
+            Err(FormatError::Footer),
+            "a reader walking records meets the footer marker as the footer, not as a bad length",
+        );
+
+        // In the log: every segment but the last ends with its footer, synced before the next
+        // segment exists.
+        let (sim, fs) = sim_disk(lab_seed(1));
+        let wal = open(&fs, options(144, SyncPolicy::EveryAppend));
+        wal.append(&entries(1, 7, 1))
+            .unwrap_or_else(|e| distributed::fail!("rollover", "appending 1-7 in 144-byte segments failed: {e}"));
+        for (segment, last) in wal.segments().iter().zip([Some(3), Some(6), None]) {
+            let path = format!("{DIR}/{}", segment.file_name);
+            let bytes = sim.durable_contents(&path).unwrap().unwrap_or_default();
+            distributed::invariant_eq!(
+                "rollover",
+                footer_of(&bytes),
+                last,
+                "the durable footer of {} (segments 1 and 4 are sealed, 7 is not)",
+                segment.file_name,
+            );
+            distributed::invariant_eq!(
+                "rollover",
+                segment.len,
+                bytes.len() as u64,
+                "segments() counts the footer in the length of {}",
+                segment.file_name,
+            );
+        }
     }
 
     #[test]
@@ -607,6 +692,93 @@ mod crash {
             Op::Compact(14),
         ];
         explore_protocol(lab_seed(0x72), small_segments(SyncPolicy::EveryAppend), &ops, "prefix-compaction");
+    }
+
+    /// What a crash image holds before recovery touches it: for each file with a segment's
+    /// name, in order, its first index and whether it is sealed by a footer. Fails if a file
+    /// under a segment's name does not hold a whole header naming it.
+    fn segments_in_image(disk: &SimFs) -> Vec<(u64, bool)> {
+        let mut names = disk.read_dir(Path::new(DIR)).unwrap_or_default();
+        names.sort();
+        names
+            .iter()
+            .filter_map(|name| Some((lab1::format::parse_segment_file_name(name)?, name)))
+            .map(|(first, name)| {
+                let bytes = disk.contents(format!("{DIR}/{name}")).unwrap_or_default();
+                invariant!(
+                    "atomic-write",
+                    whole_header(&bytes, first),
+                    "after the crash, {name} is a half-prepared segment ({} bytes, no whole header): a new \
+                     segment is prepared under a temporary name and renamed into place only once its header \
+                     is durable",
+                    bytes.len()
+                );
+                (first, footer_of(&bytes).is_some())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rollover_seals_with_a_footer_then_renames_the_next_segment_into_place() {
+        // Eight 40-byte records, one per append, in 144-byte segments: two rollovers, each
+        // explored at every step, strict and torn, under every policy.
+        for sync in [SyncPolicy::EveryAppend, SyncPolicy::GroupCommit, SyncPolicy::Never] {
+            let opts = small_segments(sync);
+            let report = CrashExplorer::new(lab_seed(0x74)).torn_variants(4).explore(
+                |sim, acked: &mut Vec<Entry>| -> Result<(), WalError> {
+                    let wal = Wal::open(Arc::new(sim.clone()), DIR, opts)?;
+                    let mut written = Vec::new();
+                    for entry in entries(1, 8, 1) {
+                        wal.append(std::slice::from_ref(&entry))?;
+                        written.push(entry);
+                        if sync != SyncPolicy::Never {
+                            acked.clone_from(&written);
+                        }
+                    }
+                    wal.sync()?;
+                    acked.clone_from(&written);
+                    Ok(())
+                },
+                |disk, acked| {
+                    let image = segments_in_image(disk);
+                    for (position, (first, sealed)) in image.iter().enumerate() {
+                        invariant!(
+                            "rollover",
+                            *sealed || position + 1 == image.len(),
+                            "after the crash, segment {first} has a successor but no footer that matches it: the \
+                             footer is written and synced before the next segment exists"
+                        );
+                    }
+                    let sealed_last = image.last().is_some_and(|(_, sealed)| *sealed);
+                    let wal = Wal::open(Arc::new(disk.clone()), DIR, opts)
+                        .unwrap_or_else(|e| distributed::fail!("rollover", "the log does not open after this crash: {e}"));
+                    if !acked.is_empty() {
+                        assert_holds(&wal, acked);
+                    }
+                    let leftovers: Vec<String> =
+                        disk.read_dir(Path::new(DIR)).unwrap_or_default().into_iter().filter(|n| n.ends_with(".tmp")).collect();
+                    invariant!(
+                        "atomic-write",
+                        leftovers.is_empty(),
+                        "open left {leftovers:?}: a segment prepared under its temporary name and never renamed is removed"
+                    );
+                    let next = wal.last_index() + 1;
+                    wal.append(&[Entry::new(next, 9, b"after".to_vec())])
+                        .unwrap_or_else(|e| distributed::fail!("rollover", "the next append after recovery failed: {e}"));
+                    if sealed_last {
+                        let last = wal.segments().last().map(|s| s.first_index);
+                        distributed::invariant_eq!(
+                            "rollover",
+                            last,
+                            Some(next),
+                            "the last segment was sealed (a crash after its footer, before its successor): the \
+                             next append starts a new segment",
+                        );
+                    }
+                },
+            );
+            invariant!("rollover", report.steps > 20, "the workload ran only {} steps", report.steps);
+        }
     }
 
     #[test]

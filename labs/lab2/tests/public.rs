@@ -5,11 +5,12 @@
 //! `cargo test -p lab2 verify::`. A failure starts with the invariant it broke, in brackets.
 //!
 //! Every test builds its log byte by byte from the chapter's tables (`segment` below), so the
-//! offsets in the assertions are exact: three segments of three 40-byte records each,
+//! offsets in the assertions are exact: three segments of three 40-byte records each, the
+//! first two sealed by a 20-byte footer,
 //!
 //! ```text
-//! 00000000000000000001.wal  header 0..24 | entry 1 @24 | entry 2 @64 | entry 3 @104 | end 144
-//! 00000000000000000004.wal  header 0..24 | entry 4 @24 | entry 5 @64 | entry 6 @104 | end 144
+//! 00000000000000000001.wal  header 0..24 | entry 1 @24 | entry 2 @64 | entry 3 @104 | footer @144 | end 164
+//! 00000000000000000004.wal  header 0..24 | entry 4 @24 | entry 5 @64 | entry 6 @104 | footer @144 | end 164
 //! 00000000000000000007.wal  header 0..24 | entry 7 @24 | entry 8 @64 | entry 9 @104 | end 144
 //! ```
 
@@ -81,6 +82,28 @@ fn segment(first: u64, last: u64) -> Vec<u8> {
     bytes
 }
 
+/// The footer that seals a segment whose bytes are `sealed`, from the chapter's table.
+fn footer(sealed: &[u8], last_index: u64) -> Vec<u8> {
+    let mut bytes = u32::MAX.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&crc32fast::hash(sealed).to_le_bytes());
+    bytes.extend_from_slice(&last_index.to_le_bytes());
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// A sealed segment file holding entries `first..=last`, its footer after them.
+fn sealed(first: u64, last: u64) -> Vec<u8> {
+    let mut bytes = segment(first, last);
+    bytes.extend(footer(&bytes.clone(), last));
+    bytes
+}
+
+/// The file of the three-segment log that starts at `first`: segments 1 and 4 are sealed.
+fn log_file(first: u64) -> Vec<u8> {
+    if first == 7 { segment(7, 9) } else { sealed(first, first + 2) }
+}
+
 fn path(name: &str) -> PathBuf {
     Path::new(DIR).join(name)
 }
@@ -91,7 +114,7 @@ fn three_segments() -> (SimFs, FsRef) {
     fs.create_dir_all(Path::new(DIR)).unwrap();
     for (name, first) in [(SEG1, 1), (SEG4, 4), (SEG7, 7)] {
         let file = fs.open(&path(name), OpenMode::Create).unwrap();
-        file.write_all_at(0, &segment(first, first + 2)).unwrap();
+        file.write_all_at(0, &log_file(first)).unwrap();
         file.sync_data().unwrap();
     }
     fs.sync_dir(Path::new(DIR)).unwrap();
@@ -148,7 +171,7 @@ mod verify {
         distributed::invariant_eq!(
             "on-disk-format",
             (seg4.valid_len, seg4.file_len),
-            (144, 144),
+            (144, 164),
             "(seg4.valid_len, seg4.file_len)",
         );
         distributed::invariant!(
@@ -257,6 +280,88 @@ mod classify {
     }
 
     #[test]
+    fn a_sealed_segment_is_checked_by_its_footer() {
+        // Segment 4 lost its footer: every record is valid, but a segment with a successor
+        // ends with one.
+        let (sim, fs) = three_segments();
+        sim.truncate_durable(path(SEG4), 144).unwrap();
+        let report = scan_ok(&fs);
+        invariant!(
+            "checksum",
+            matches!(report.damage.as_slice(), [Damage::BadFooter { file, offset: 144, .. }] if file == SEG4),
+            "{SEG4} cut just before its footer: expected one BadFooter at 144, found {:?}",
+            report.damage
+        );
+        distributed::invariant_eq!("checksum", report.last_consistent_index, 6, "the records of 4 are valid");
+
+        // A footer that names another last index (its own CRC then fails).
+        let (sim, fs) = three_segments();
+        flip(&sim, SEG4, 144 + 8);
+        let report = scan_ok(&fs);
+        invariant!(
+            "checksum",
+            matches!(report.damage.as_slice(), [Damage::BadFooter { file, offset: 144, .. }] if file == SEG4),
+            "a flipped bit in the footer of {SEG4}: expected one BadFooter at 144, found {:?}",
+            report.damage
+        );
+
+        // A sealed last segment, as a crash after its footer and before its successor leaves
+        // it: intact, it is clean; a flipped bit in its last record is corruption, never a
+        // torn tail, because the segment was complete and synced when it was sealed.
+        let (sim, fs) = three_segments();
+        fs.remove_file(&path(SEG7)).unwrap();
+        let report = scan_ok(&fs);
+        invariant!("checksum", report.is_clean(), "a sealed last segment is clean: found {:?}", report.damage);
+        flip(&sim, SEG4, 104 + 30);
+        let report = scan_ok(&fs);
+        invariant!(
+            "checksum",
+            matches!(report.damage.as_slice(), [Damage::Corrupt { file, offset: 104, index: 6, .. }] if file == SEG4),
+            "a flipped bit in the last record of a sealed last segment: expected Corrupt at 104, found {:?}",
+            report.damage
+        );
+    }
+
+    #[test]
+    fn lost_pages_before_valid_records_are_a_tail_not_corruption() {
+        // Segment 7 holds entries 7-16 in 1024-byte records (at 24 + 1024 k). The page
+        // 4096..8192 reads as zeros, as when the page cache wrote the pages after it back and
+        // not that one before the power went: entries 10 (at 3096, cut short) to 14 are gone,
+        // 15 (at 8216) and 16 are intact. No sync can have acknowledged anything in a lost page
+        // or after it, so this is a tail, at the first damaged record.
+        let (sim, fs) = three_segments();
+        let big = |i: u64| Entry::new(i, term_of(i), vec![i as u8; 1000]);
+        let mut seven = header(7, 0);
+        for i in 7..=16 {
+            seven.extend(record(7, &big(i)));
+        }
+        seven[4096..8192].fill(0);
+        sim.overwrite(path(SEG7), 0, &seven).unwrap();
+        let report = scan_ok(&fs);
+        invariant!(
+            "torn-tail",
+            matches!(
+                report.damage.as_slice(),
+                [Damage::LostPages { file, offset: 3096, resumed: 8216, .. }] if file == SEG7
+            ),
+            "a zeroed page before valid records in the last segment: expected LostPages at 3096, valid again \
+             at 8216, found {:?}",
+            report.damage
+        );
+        distributed::invariant_eq!("torn-tail", report.worst(), Some(DamageClass::Tail), "report.worst()");
+        distributed::invariant_eq!("torn-tail", report.last_consistent_index, 9, "consistent up to entry 9");
+        let refused = recover(&fs, DIR, RecoveryMode::AbsoluteConsistency);
+        invariant!(
+            "torn-tail",
+            matches!(refused, Err(RepairError::Refused { .. })),
+            "AbsoluteConsistency must refuse lost pages as it refuses any tail: {refused:?}"
+        );
+        let recovery = recover(&fs, DIR, RecoveryMode::TolerateTailCorruption)
+            .unwrap_or_else(|e| distributed::fail!("torn-tail", "the default mode refused lost pages: {e}"));
+        distributed::invariant_eq!("torn-tail", recovery.last_index, 9, "cut back to entry 9, a copy kept");
+    }
+
+    #[test]
     fn zeros_end_the_log_only_when_nothing_but_zeros_follows() {
         let (sim, fs) = three_segments();
         sim.overwrite(path(SEG7), 144, &[0; 600]).unwrap(); // a preallocated tail
@@ -323,7 +428,7 @@ fn damaged_log_in_workload(sim: &SimFs, acked: &mut Vec<&'static str>) -> std::i
     fs.create_dir_all(Path::new(DIR))?;
     for (name, first) in [(SEG1, 1), (SEG4, 4), (SEG7, 7)] {
         let file = fs.open(&path(name), OpenMode::Create)?;
-        file.write_all_at(0, &segment(first, first + 2))?;
+        file.write_all_at(0, &log_file(first))?;
         file.sync_data()?;
     }
     fs.sync_dir(Path::new(DIR))?;
@@ -340,7 +445,7 @@ fn check_nothing_lost_and_recovery_completes(disk: &SimFs) {
     let names = disk.read_dir(Path::new(DIR)).unwrap_or_default();
     let copies: Vec<Vec<u8>> =
         names.iter().filter(|n| n.contains(".broken")).filter_map(|n| disk.contents(path(n)).ok()).collect();
-    let original4 = segment(4, 6);
+    let original4 = sealed(4, 6);
     let mut damaged = original4.clone();
     damaged[64 + 4] ^= 1 << 3;
     let cut = &damaged[64..];
@@ -509,7 +614,7 @@ mod recover {
             "ordered-recovery",
             recovery.actions,
             [
-                Action::Cut { file: SEG4.into(), offset: 64, bytes: 80, kept: format!("{SEG4}.broken") },
+                Action::Cut { file: SEG4.into(), offset: 64, bytes: 100, kept: format!("{SEG4}.broken") },
                 Action::SetAside { file: SEG7.into(), kept: format!("{SEG7}.broken") },
             ],
             "recovery.actions",

@@ -3,13 +3,16 @@
 //! Everything here is a pure function of bytes, so it can be tested without a disk and reused
 //! by lab 2, which verifies and repairs what this module writes.
 //!
-//! A segment file is a 24-byte header followed by records, back to back (all integers are
-//! little-endian):
+//! A segment file is a 24-byte header followed by records, back to back; a **sealed** segment
+//! (every segment but the last) ends with a 20-byte footer right after its last record (all
+//! integers are little-endian):
 //!
 //! ```text
 //! header:  magic "RSMWAL01" (8) | first_index u64 | flags u32 | crc32(bytes 0..20) u32
 //! record:  len u32 | crc u32 | index u64 | term u64 | data (len - 16 bytes)
 //!          crc = crc32(segment first_index u64 | len u32 | index | term | data)
+//! footer:  marker 0xFFFF_FFFF u32 | segment_crc u32 | last_index u64 | crc32(footer 0..16) u32
+//!          segment_crc = crc32(every byte of the segment before the footer)
 //! ```
 //!
 //! Two choices carry the design:
@@ -19,6 +22,10 @@
 //! 2. The checksum covers the segment's first index as well as the record. A record copied
 //!    into another segment, or left behind in a recycled file, fails its checksum there, so a
 //!    stale record is rejected even when its own bytes are intact.
+//!
+//! The footer's first 4 bytes sit where the next record's `len` would, and hold a value no
+//! record can have ([`FOOTER_MARKER`], above `16 + MAX_ENTRY_DATA`): a reader walking records
+//! meets it as [`FormatError::Footer`], never as a damaged length.
 
 use distributed::storage::{Entry, Index};
 
@@ -37,7 +44,13 @@ pub const MAX_ENTRY_DATA: usize = 16 << 20;
 /// away, and older segment files still present are leftovers to remove.
 pub const FLAG_LOG_START: u32 = 1;
 
-/// Why bytes are not a valid header or record.
+/// Length of a sealed segment's footer.
+pub const FOOTER_LEN: u64 = 20;
+/// The first 4 bytes of a footer, where a record's `len` would be: larger than any record's
+/// length, so a footer is never read as a record, nor a record as a footer.
+pub const FOOTER_MARKER: u32 = u32::MAX;
+
+/// Why bytes are not a valid header, record or footer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
     /// The bytes end before the header or record does: a torn or truncated write.
@@ -52,9 +65,14 @@ pub enum FormatError {
     /// tail), never a real record.
     #[error("zeros where a record would start")]
     Zeroed,
-    /// A header that does not start with [`SEGMENT_MAGIC`].
-    #[error("not a segment header (bad magic)")]
+    /// A header that does not start with [`SEGMENT_MAGIC`], or a footer that does not start
+    /// with [`FOOTER_MARKER`].
+    #[error("not a segment header or footer (bad magic)")]
     BadMagic,
+    /// The footer marker where a record would start: the records of a sealed segment end
+    /// here, and [`SegmentFooter::decode`] reads what follows.
+    #[error("the footer of a sealed segment, where a record would start")]
+    Footer,
     /// A length field outside what a record can have.
     #[error("impossible record length {0}")]
     BadLength(u32),
@@ -111,10 +129,73 @@ impl SegmentHeader {
     }
 }
 
+/// The footer that seals a segment: written right after its last record when the next segment
+/// is about to start, and synced before that segment exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentFooter {
+    /// CRC32 of every byte of the segment before the footer: the header and every record.
+    pub segment_crc: u32,
+    /// The index of the segment's last entry (`first_index - 1` if it holds none).
+    pub last_index: Index,
+}
+
+impl SegmentFooter {
+    /// The footer of a segment whose bytes before the footer are `sealed` (header and
+    /// records) and whose last entry is `last_index`.
+    pub fn of(sealed: &[u8], last_index: Index) -> SegmentFooter {
+        SegmentFooter { segment_crc: crc32fast::hash(sealed), last_index }
+    }
+
+    /// The footer's 20 bytes.
+    pub fn encode(&self) -> [u8; 20] {
+        let mut bytes = [0u8; 20];
+        bytes[0..4].copy_from_slice(&FOOTER_MARKER.to_le_bytes());
+        bytes[4..8].copy_from_slice(&self.segment_crc.to_le_bytes());
+        bytes[8..16].copy_from_slice(&self.last_index.to_le_bytes());
+        let crc = crc32fast::hash(&bytes[0..16]);
+        bytes[16..20].copy_from_slice(&crc.to_le_bytes());
+        bytes
+    }
+
+    /// Parses a footer from the start of `bytes`, checking its length, marker and its own
+    /// CRC (not the segment's: see [`SegmentFooter::verify`]).
+    pub fn decode(bytes: &[u8]) -> Result<SegmentFooter, FormatError> {
+        if bytes.len() < FOOTER_LEN as usize {
+            return Err(FormatError::Truncated { needed: FOOTER_LEN, available: bytes.len() as u64 });
+        }
+        if u32_at(bytes, 0) != FOOTER_MARKER {
+            return Err(FormatError::BadMagic);
+        }
+        let stored = u32_at(bytes, 16);
+        let computed = crc32fast::hash(&bytes[0..16]);
+        if stored != computed {
+            return Err(FormatError::ChecksumMismatch { stored, computed });
+        }
+        Ok(SegmentFooter { segment_crc: u32_at(bytes, 4), last_index: u64_at(bytes, 8) })
+    }
+
+    /// Checks the footer against `sealed`, the segment's bytes before it: `Ok` if their CRC32
+    /// is the one the footer holds.
+    pub fn verify(&self, sealed: &[u8]) -> Result<(), FormatError> {
+        let computed = crc32fast::hash(sealed);
+        if computed != self.segment_crc {
+            return Err(FormatError::ChecksumMismatch { stored: self.segment_crc, computed });
+        }
+        Ok(())
+    }
+}
+
 /// The file name of the segment whose first entry is `first_index`: 20 decimal digits, so
 /// names sort in index order.
 pub fn segment_file_name(first_index: Index) -> String {
     format!("{first_index:020}.wal")
+}
+
+/// The name under which the segment starting at `first_index` is prepared before it is renamed
+/// into place: its segment name followed by `.tmp`, which [`parse_segment_file_name`] does
+/// not accept, so a crash can never leave a half-prepared file under a segment's name.
+pub fn temp_segment_file_name(first_index: Index) -> String {
+    format!("{first_index:020}.wal.tmp")
 }
 
 /// The first index a segment file name stands for, or `None` if it is not a segment's name.
@@ -165,6 +246,9 @@ pub fn decode_record(segment_first_index: Index, bytes: &[u8]) -> Result<(Entry,
     let len = u32_at(bytes, 0);
     if len == 0 {
         return Err(FormatError::Zeroed);
+    }
+    if len == FOOTER_MARKER {
+        return Err(FormatError::Footer);
     }
     if (len as u64) < ENTRY_HEADER_LEN || len as usize > ENTRY_HEADER_LEN as usize + MAX_ENTRY_DATA {
         return Err(FormatError::BadLength(len));

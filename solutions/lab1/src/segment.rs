@@ -1,4 +1,5 @@
-//! One segment file: its header, where each record starts, and the terms of its entries.
+//! One segment file: its header, where each record starts, the terms of its entries, and its
+//! footer once it is sealed.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use distributed::storage::{Entry, Index, Term};
 use distributed::vfs::{OpenMode, Vfs, VfsFile};
 
 use crate::WalError;
-use crate::format::{self, HEADER_LEN, SegmentHeader};
+use crate::format::{self, FOOTER_LEN, FormatError, HEADER_LEN, SegmentFooter, SegmentHeader};
 
 /// Buffered records are written once they take this many bytes.
 const FLUSH_AT: usize = 256 << 10;
@@ -39,6 +40,11 @@ pub(crate) struct Segment {
     buffer: Vec<u8>,
     /// Written since the last sync.
     pub dirty: bool,
+    /// The footer, once the segment is sealed: it follows the last record, at `len`.
+    pub sealed: Option<SegmentFooter>,
+    /// CRC32 of bytes `0..len` (header and records, buffered ones included): the footer's
+    /// segment checksum, kept as records are added so that sealing reads nothing back.
+    crc: crc32fast::Hasher,
 }
 
 /// How a scan of a segment ended.
@@ -51,22 +57,44 @@ pub(crate) enum ScanEnd {
 
 /// What opening an existing segment file found.
 pub(crate) enum Opened {
-    Segment(Segment, ScanEnd),
+    Segment(Box<Segment>, ScanEnd),
     /// The header is missing or damaged and no record can be read: a segment whose creation
     /// never completed.
     Unfinished,
 }
 
 impl Segment {
-    /// Creates a segment file holding only its header. Nothing is synced.
+    /// Creates a segment file holding only its header, durably and never half-made: the file
+    /// is prepared under its temporary name (`<name>.tmp`, which is not a segment name), its
+    /// header written and synced, read back and checked, and only then renamed into place and
+    /// the directory synced. A crash at any step leaves either no segment of that name or a
+    /// complete one (and perhaps a `.tmp` file, which `open` removes).
+    ///
+    /// A segment of that name may already exist: an empty last segment left by a rollover
+    /// that crashed before its first record, which a restart reuses. The rename replaces it.
     pub fn create(fs: &dyn Vfs, dir: &Path, header: SegmentHeader) -> Result<Segment, WalError> {
         let file_name = format::segment_file_name(header.first_index);
-        // `Create`, not `CreateNew`: a file of that name may be left from a removal that a
-        // crash undid; it holds nothing acknowledged, so it is overwritten.
-        let file: Arc<dyn VfsFile> = Arc::from(fs.open(&dir.join(&file_name), OpenMode::Create)?);
+        let temp = dir.join(format::temp_segment_file_name(header.first_index));
+        // `Create`, not `CreateNew`: a temporary file of that name may be left by a crash; it
+        // holds nothing acknowledged, so it is overwritten.
+        let file: Arc<dyn VfsFile> = Arc::from(fs.open(&temp, OpenMode::Create)?);
         file.set_len(0)?;
-        file.write_all_at(0, &header.encode())?;
-        Ok(Segment::holding_no_record(header, file_name, file, true))
+        let encoded = header.encode();
+        file.write_all_at(0, &encoded)?;
+        file.sync_data()?;
+        let mut back = [0u8; HEADER_LEN as usize];
+        file.read_exact_at(0, &mut back)?;
+        if SegmentHeader::decode(&back) != Ok(header) {
+            return Err(WalError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("the header of {file_name} reads back as other bytes than were written"),
+            )));
+        }
+        fs.rename(&temp, &dir.join(&file_name))?;
+        fs.sync_dir(dir)?;
+        let mut segment = Segment::holding_no_record(header, file_name, file, false);
+        segment.crc.update(&encoded);
+        Ok(segment)
     }
 
     /// Opens a segment file and indexes every valid record, stopping at the first bytes that
@@ -121,10 +149,18 @@ impl Segment {
                     segment.len = offset as u64;
                     segment.written = segment.len;
                 }
+                Err(FormatError::Footer) => match check_footer(&bytes, offset, segment.last_index()) {
+                    Ok(footer) => {
+                        segment.sealed = Some(footer);
+                        break ScanEnd::Clean;
+                    }
+                    Err(reason) => break ScanEnd::Invalid { offset: offset as u64, reason },
+                },
                 Err(e) => break ScanEnd::Invalid { offset: offset as u64, reason: e.to_string() },
             }
         };
-        Ok(Opened::Segment(segment, end))
+        segment.crc.update(&bytes[..segment.len as usize]);
+        Ok(Opened::Segment(Box::new(segment), end))
     }
 
     fn holding_no_record(header: SegmentHeader, file_name: String, file: Arc<dyn VfsFile>, dirty: bool) -> Segment {
@@ -138,7 +174,26 @@ impl Segment {
             written: HEADER_LEN,
             buffer: Vec::new(),
             dirty,
+            sealed: None,
+            crc: crc32fast::Hasher::new(),
         }
+    }
+
+    /// The file's length: header, records and, once sealed, the footer.
+    pub fn file_len(&self) -> u64 {
+        self.len + if self.sealed.is_some() { FOOTER_LEN } else { 0 }
+    }
+
+    /// Seals the segment: writes out its buffered records, then its footer right after the
+    /// last one, and syncs the file, so that the footer is durable before a successor exists.
+    pub fn seal(&mut self) -> Result<(), WalError> {
+        self.flush()?;
+        let footer = SegmentFooter { segment_crc: self.crc.clone().finalize(), last_index: self.last_index() };
+        self.file.write_all_at(self.len, &footer.encode())?;
+        self.file.sync_data()?;
+        self.sealed = Some(footer);
+        self.dirty = false;
+        Ok(())
     }
 
     pub fn first_index(&self) -> Index {
@@ -172,6 +227,7 @@ impl Segment {
     pub fn append(&mut self, entry: &Entry) -> Result<(), WalError> {
         let start = self.buffer.len();
         format::encode_record_into(self.header.first_index, entry, &mut self.buffer);
+        self.crc.update(&self.buffer[start..]);
         self.offsets.push(self.len);
         self.terms.push(entry.term);
         self.len += (self.buffer.len() - start) as u64;
@@ -269,7 +325,8 @@ impl Segment {
     }
 
     /// Drops entries `from` and after, cutting the file (not synced). `from` must be in
-    /// `first_index()..=next_index()`.
+    /// `first_index()..=next_index()`. A sealed segment loses its footer with the cut: it
+    /// becomes the active one again.
     pub fn truncate_from(&mut self, from: Index) -> Result<(), WalError> {
         self.flush()?;
         let keep = (from - self.header.first_index) as usize;
@@ -280,6 +337,11 @@ impl Segment {
         self.len = cut;
         self.written = cut;
         self.dirty = true;
+        self.sealed = None;
+        let mut kept = vec![0; cut as usize];
+        self.file.read_exact_at(0, &mut kept)?;
+        self.crc = crc32fast::Hasher::new();
+        self.crc.update(&kept);
         Ok(())
     }
 
@@ -290,6 +352,21 @@ impl Segment {
         self.file.sync_data()?;
         Ok(())
     }
+}
+
+/// Checks the footer at `offset` of a segment's `bytes`, where its records end: it decodes, its
+/// checksum is that of every byte before it, it names `last_index`, and it ends the file.
+fn check_footer(bytes: &[u8], offset: usize, last_index: Index) -> Result<SegmentFooter, String> {
+    let footer = SegmentFooter::decode(&bytes[offset..]).map_err(|e| format!("footer: {e}"))?;
+    footer.verify(&bytes[..offset]).map_err(|e| format!("footer: the segment's bytes do not match it: {e}"))?;
+    if footer.last_index != last_index {
+        return Err(format!("footer names last index {}, the records end at {last_index}", footer.last_index));
+    }
+    let end = offset + FOOTER_LEN as usize;
+    if end != bytes.len() {
+        return Err(format!("{} bytes after the footer", bytes.len() - end));
+    }
+    Ok(footer)
 }
 
 pub(crate) fn corrupt(file: &str, offset: u64, reason: String) -> WalError {

@@ -66,16 +66,18 @@ pub struct SegmentInfo {
     pub last_index: Index,
     /// Its file name in the log's directory.
     pub file_name: String,
-    /// Bytes in use.
+    /// Bytes in use: the header, the records and, if the segment is sealed, its footer.
     pub len: u64,
 }
 
 /// A segmented write-ahead log over any filesystem of the kit.
 ///
 /// Entries live in segment files named by their first index (see [`format`]). The last
-/// segment is the active one; earlier ones are sealed: each was synced before the next was
-/// created, which is what lets recovery tell a torn tail (only ever in the last segment) from
-/// corruption (anywhere else).
+/// segment is the active one; earlier ones are sealed: each ends with a footer holding the
+/// checksum of all its bytes, written and synced before the next segment was created, which is
+/// what lets recovery tell a torn tail (only ever in the last segment) from corruption
+/// (anywhere else). A new segment is prepared under a temporary name, synced, read back and
+/// checked, then renamed into place, so a segment's name never holds a half-made file.
 ///
 /// Every method takes `&self`, so a `Wal` can be shared between threads; one mutex guards
 /// the segments, and group commit syncs outside it so that other threads keep appending
@@ -195,23 +197,37 @@ impl State {
 impl Wal {
     /// Opens the log in `dir` (creating the directory if needed) and recovers it: segments
     /// are read in index order, a torn tail of the last segment is cut back to its last valid
-    /// record, and leftovers of an interrupted compaction or rollover are removed. Damage
-    /// anywhere else is [`WalError::Corrupt`]: lab 2 decides what to do with it.
+    /// record, and leftovers of an interrupted compaction or rollover (a segment prepared
+    /// under its temporary name and never renamed) are removed. A sealed segment (any but the
+    /// last) must end with a footer that matches its bytes. Damage anywhere but the tail of
+    /// the last segment is [`WalError::Corrupt`]: lab 2 decides what to do with it.
+    ///
+    /// The last segment may be sealed too, if a crash came after its footer was synced and
+    /// before its successor was renamed into place: it is kept as it is, and the next append
+    /// starts a new segment.
     pub fn open(fs: FsRef, dir: impl Into<PathBuf>, options: WalOptions) -> Result<Wal, WalError> {
         let dir = dir.into();
         fs.create_dir_all(&dir)?;
-        let mut names: Vec<(Index, String)> = fs
-            .read_dir(&dir)?
+        let listing = fs.read_dir(&dir)?;
+        let mut dir_dirty = false;
+        // A segment prepared under its temporary name and never renamed: nothing in it was
+        // ever acknowledged.
+        for name in &listing {
+            if name.strip_suffix(".tmp").and_then(format::parse_segment_file_name).is_some() {
+                fs.remove_file(&dir.join(name))?;
+                dir_dirty = true;
+            }
+        }
+        let mut names: Vec<(Index, String)> = listing
             .into_iter()
             .filter_map(|name| format::parse_segment_file_name(&name).map(|first| (first, name)))
             .collect();
         names.sort();
 
         let mut found: Vec<(Segment, ScanEnd)> = Vec::new();
-        let mut dir_dirty = false;
         for (position, (first, name)) in names.iter().enumerate() {
             match Segment::open(fs.as_ref(), &dir, name, *first)? {
-                Opened::Segment(segment, end) => found.push((segment, end)),
+                Opened::Segment(segment, end) => found.push((*segment, end)),
                 Opened::Unfinished if position + 1 == names.len() => {
                     // A rollover or restart that crashed before the header was durable:
                     // nothing in this file was ever acknowledged.
@@ -255,6 +271,12 @@ impl Wal {
                     return Err(corrupt(&segment.file_name, offset, format!("in a sealed segment: {reason}")));
                 }
                 segment.cut_torn_tail()?;
+            } else if position + 1 < count && segment.sealed.is_none() {
+                return Err(corrupt(
+                    &segment.file_name,
+                    segment.len,
+                    "a sealed segment (one with a successor) without its footer".into(),
+                ));
             }
             segments.push(segment);
         }
@@ -367,6 +389,10 @@ impl Wal {
     ///
     /// Whole segments go first, newest first, and the directory is synced before the segment
     /// holding `from` is cut: a crash at any point leaves a log without a hole.
+    ///
+    /// A cut into a sealed segment takes its footer with it: that segment is the active one
+    /// again. A sealed segment left last without a cut (when `from` is its successor's first
+    /// index) keeps its footer, and the next append starts a new segment after it.
     pub fn truncate_suffix(&self, from: Index) -> Result<(), WalError> {
         let mut state = self.lock();
         state.check_usable()?;
@@ -424,7 +450,7 @@ impl Wal {
                 first_index: s.first_index(),
                 last_index: s.last_index(),
                 file_name: s.file_name.clone(),
-                len: s.len,
+                len: s.file_len(),
             })
             .collect()
     }
@@ -463,7 +489,9 @@ impl Wal {
         let record_len = RECORD_HEADER_LEN + ENTRY_HEADER_LEN + entry.data.len() as u64;
         let full = match state.segments.last() {
             None => true,
-            Some(active) => !active.is_empty() && active.len + record_len > self.options.segment_size,
+            Some(active) => {
+                active.sealed.is_some() || (!active.is_empty() && active.len + record_len > self.options.segment_size)
+            }
         };
         if full {
             self.roll_over(state, entry.index)?;
@@ -471,24 +499,23 @@ impl Wal {
         state.segments.last_mut().expect("a segment was just made").append(entry)
     }
 
-    /// Seals the active segment and starts one at `first_index`. The sealed segment and the
-    /// directory are synced first, whatever the policy, so a segment with a successor on disk
-    /// is always complete: damage in it is corruption, never a torn tail.
+    /// Seals the active segment and starts one at `first_index`, whatever the policy: the old
+    /// segment's records and footer are written and synced first, so a segment with a
+    /// successor on disk is always complete and checkable (damage in it is corruption, never
+    /// a torn tail); then the new one is prepared under a temporary name, synced, checked and
+    /// renamed into place, and the directory synced ([`Segment::create`]).
     fn roll_over(&self, state: &mut State, first_index: Index) -> Result<(), WalError> {
         let flags = match state.segments.last_mut() {
-            Some(sealed) => {
-                sealed.flush()?;
-                sealed.file.sync_data()?;
-                sealed.dirty = false;
-                self.fs.sync_dir(self.dir())?;
-                state.dir_dirty = false;
+            Some(active) => {
+                if active.sealed.is_none() {
+                    active.seal()?;
+                }
                 0
             }
             None => FLAG_LOG_START,
         };
         let segment = Segment::create(self.fs.as_ref(), self.dir(), SegmentHeader { first_index, flags })?;
         state.segments.push(segment);
-        state.dir_dirty = true;
         Ok(())
     }
 
@@ -518,11 +545,9 @@ impl Wal {
 
     fn restart_at(&self, state: &mut State, first_index: Index) -> Result<(), WalError> {
         let old: Vec<Segment> = state.segments.drain(..).filter(|s| s.first_index() != first_index).collect();
-        let mut start =
+        // Durable (the file and the directory) when `create` returns.
+        let start =
             Segment::create(self.fs.as_ref(), self.dir(), SegmentHeader { first_index, flags: FLAG_LOG_START })?;
-        start.file.sync_data()?;
-        start.dirty = false;
-        self.fs.sync_dir(self.dir())?;
         for segment in &old {
             self.fs.remove_file(&self.path(&segment.file_name))?;
         }

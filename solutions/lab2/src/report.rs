@@ -15,7 +15,7 @@ use distributed::storage::{Index, Term};
 /// | found | `TolerateTailCorruption` | `AbsoluteConsistency` | `TolerateAnyCorruption` |
 /// |---|---|---|---|
 /// | zeros after the last record ([`DamageClass::Benign`]) | trimmed | trimmed | trimmed |
-/// | a torn tail or an unfinished last segment ([`DamageClass::Tail`]) | cut, copy kept | refused | cut, copy kept |
+/// | a torn tail, lost pages or an unfinished last segment ([`DamageClass::Tail`]) | cut, copy kept | refused | cut, copy kept |
 /// | corruption anywhere ([`DamageClass::Corruption`]) | refused | refused | the log is cut back to the last consistent position, copies kept |
 ///
 /// "Refused" means [`RepairError::Refused`](crate::RepairError::Refused) with the report,
@@ -72,6 +72,23 @@ pub enum Damage {
         /// How many zeros.
         bytes: u64,
     },
+    /// In the last segment (not sealed), from `offset`, bytes that are not the next record,
+    /// then zeros up to a page boundary, then valid records of the log again at `resumed`:
+    /// what a power loss leaves when the page cache wrote a later page of unsynced appends back
+    /// and an earlier one not (a lost page reads as zeros). Only unsynced pages are lost that
+    /// way, so no sync acknowledged anything from `offset` on. Bit rot that zeroed exactly those
+    /// bytes would look the same: the damage is ambiguous, and is treated as the crash it
+    /// most likely is. [`DamageClass::Tail`].
+    LostPages {
+        /// The segment file.
+        file: String,
+        /// Where the valid records end.
+        offset: u64,
+        /// Where valid records of the log start again.
+        resumed: u64,
+        /// `resumed - offset`.
+        bytes: u64,
+    },
     /// The last file has no valid header and no record after it: a segment whose creation a
     /// crash interrupted. [`DamageClass::Tail`].
     UnfinishedSegment {
@@ -116,6 +133,19 @@ pub enum Damage {
         /// What is wrong.
         reason: String,
     },
+    /// A sealed segment (one with a successor, or one whose footer decodes) whose records are
+    /// all valid but whose footer, at `offset` where the records end, is missing, damaged,
+    /// does not match the segment's bytes, names another last index, or is followed by bytes
+    /// that are not zeros. [`DamageClass::Corruption`]: lab 1 syncs a segment's footer before
+    /// it creates the segment's successor.
+    BadFooter {
+        /// The segment file.
+        file: String,
+        /// Where the footer starts, or should start: the end of the last valid record.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// A segment that does not start where its predecessor ended: `expected` is the index
     /// after the predecessor's last record, `found` the segment's first index (a missing
     /// segment if larger, an overlap if smaller). [`DamageClass::Corruption`].
@@ -134,10 +164,12 @@ impl Damage {
     pub fn class(&self) -> DamageClass {
         match self {
             Damage::ZeroedTail { .. } => DamageClass::Benign,
-            Damage::TornTail { .. } | Damage::UnfinishedSegment { .. } => DamageClass::Tail,
-            Damage::Corrupt { .. } | Damage::StaleRecord { .. } | Damage::BadHeader { .. } | Damage::Gap { .. } => {
-                DamageClass::Corruption
-            }
+            Damage::TornTail { .. } | Damage::LostPages { .. } | Damage::UnfinishedSegment { .. } => DamageClass::Tail,
+            Damage::Corrupt { .. }
+            | Damage::StaleRecord { .. }
+            | Damage::BadHeader { .. }
+            | Damage::BadFooter { .. }
+            | Damage::Gap { .. } => DamageClass::Corruption,
         }
     }
 
@@ -145,11 +177,13 @@ impl Damage {
     pub fn file(&self) -> &str {
         match self {
             Damage::TornTail { file, .. }
+            | Damage::LostPages { file, .. }
             | Damage::ZeroedTail { file, .. }
             | Damage::UnfinishedSegment { file, .. }
             | Damage::Corrupt { file, .. }
             | Damage::StaleRecord { file, .. }
             | Damage::BadHeader { file, .. }
+            | Damage::BadFooter { file, .. }
             | Damage::Gap { file, .. } => file,
         }
     }
@@ -159,9 +193,11 @@ impl Damage {
     pub fn offset(&self) -> u64 {
         match self {
             Damage::TornTail { offset, .. }
+            | Damage::LostPages { offset, .. }
             | Damage::ZeroedTail { offset, .. }
             | Damage::Corrupt { offset, .. }
-            | Damage::StaleRecord { offset, .. } => *offset,
+            | Damage::StaleRecord { offset, .. }
+            | Damage::BadFooter { offset, .. } => *offset,
             Damage::UnfinishedSegment { .. } | Damage::BadHeader { .. } | Damage::Gap { .. } => 0,
         }
     }
@@ -173,6 +209,11 @@ impl fmt::Display for Damage {
             Damage::TornTail { file, offset, bytes, reason } => {
                 write!(f, "{file} at offset {offset}: torn tail, {bytes} bytes to the end of the file ({reason})")
             }
+            Damage::LostPages { file, offset, resumed, bytes } => write!(
+                f,
+                "{file} at offset {offset}: {bytes} bytes of lost pages, valid records again at {resumed} (an \
+                 unsynced write-back that a power loss cut, or bit rot that looks like one)"
+            ),
             Damage::ZeroedTail { file, offset, bytes } => {
                 write!(f, "{file} at offset {offset}: {bytes} zero bytes to the end of the file")
             }
@@ -186,6 +227,9 @@ impl fmt::Display for Damage {
                 write!(f, "{file} at offset {offset}: stale record of entry {index}, term {term} ({reason})")
             }
             Damage::BadHeader { file, reason } => write!(f, "{file} at offset 0: bad segment header ({reason})"),
+            Damage::BadFooter { file, offset, reason } => {
+                write!(f, "{file} at offset {offset}: bad footer of a sealed segment ({reason})")
+            }
             Damage::Gap { file, expected, found } => {
                 write!(f, "{file}: starts at index {found}, but the previous segment ends before {expected}")
             }
@@ -208,7 +252,7 @@ pub struct SegmentReport {
     pub last_index: Index,
     /// The terms of the first and last of those records (`None` if none).
     pub terms: Option<(Term, Term)>,
-    /// Where those records end.
+    /// Where those records end (a sealed segment's footer starts there).
     pub valid_len: u64,
     /// The file's length.
     pub file_len: u64,

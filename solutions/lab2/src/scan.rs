@@ -5,8 +5,11 @@
 //! after etcd (only the end of the last file is repairable) and mini-lsm PR #213 (a frame that
 //! ends the file is a crash tail, one followed by more data is corruption):
 //!
-//! - in a **sealed** segment (one with a successor), any bad record is corruption: lab 1 syncs
-//!   a segment before it creates the next one, so no crash tears it;
+//! - in a **sealed** segment (one with a successor, or one whose footer decodes), any bad
+//!   record is corruption: lab 1 writes and syncs a segment's footer before it creates the
+//!   next one, so no crash tears it. Its footer must be there and match: the CRC32 of every
+//!   byte before it and the last index. A sealed segment whose records are valid but whose
+//!   footer is missing or wrong is a [`Damage::BadFooter`];
 //! - in the **last** segment, a bad record is a torn tail only if **no valid record of the log
 //!   follows it**. After the bad bytes, [`resync`] looks at every later offset for a record
 //!   that passes its checksum and carries an index at or after the missing one. A crash leaves
@@ -26,7 +29,9 @@ use std::path::Path;
 
 use distributed::storage::{Entry, Index, Term};
 use distributed::vfs::{FsRef, OpenMode, Vfs, VfsFile};
-use lab1::format::{self, ENTRY_HEADER_LEN, HEADER_LEN, MAX_ENTRY_DATA, RECORD_HEADER_LEN, SegmentHeader};
+use lab1::format::{
+    self, ENTRY_HEADER_LEN, FOOTER_LEN, HEADER_LEN, MAX_ENTRY_DATA, RECORD_HEADER_LEN, SegmentFooter, SegmentHeader,
+};
 
 use crate::RepairError;
 use crate::report::{Damage, DamageClass, LogReport, SegmentReport};
@@ -103,6 +108,12 @@ enum ProblemKind {
     Stale { index: Index, term: Term, reason: String },
     /// Anything else that is not the next record.
     Bad(String),
+    /// A footer where the records end that does not decode, match the segment's bytes, name
+    /// the last index, or end the file (but for zeros).
+    BadFooter(String),
+    /// Bad bytes, then zeros up to a page boundary, then a valid record of the log at
+    /// `resumed_at`: the shape of pages lost from the page cache's writeback ([`lost_pages`]).
+    LostPages { reason: String, resumed_at: u64 },
 }
 
 /// One file, scanned on its own.
@@ -124,6 +135,11 @@ struct FileScan {
     tail_ok: bool,
     /// The index after the last valid record.
     next_index: Index,
+    /// Whether the segment is sealed: a footer decodes where its valid records end, or in its
+    /// last 20 bytes.
+    sealed: bool,
+    /// Whether a footer that matches the segment ends its records.
+    footer_ok: bool,
 }
 
 fn scan_file(name: String, named_first: Index, mut window: Window<'_>) -> io::Result<FileScan> {
@@ -149,7 +165,19 @@ fn scan_file(name: String, named_first: Index, mut window: Window<'_>) -> io::Re
         last_seen: None,
         tail_ok: true,
         next_index: first,
+        sealed: false,
+        footer_ok: false,
     };
+    // A footer of this segment in the last 20 bytes says it was sealed, even if damage before
+    // it keeps the walk from reaching it. Of this segment: its last index is one the segment
+    // can hold (a footer left in a recycled file by another segment names another).
+    if file_len >= (HEADER_LEN + FOOTER_LEN) as usize {
+        let tail = window.get(file_len - FOOTER_LEN as usize, FOOTER_LEN as usize)?;
+        let most =
+            ((file_len - (HEADER_LEN + FOOTER_LEN) as usize) / (RECORD_HEADER_LEN + ENTRY_HEADER_LEN) as usize) as u64;
+        scan.sealed = SegmentFooter::decode(tail)
+            .is_ok_and(|f| f.last_index >= named_first - 1 && f.last_index - (named_first - 1) <= most);
+    }
     let mut offset = HEADER_LEN as usize;
     let mut previous_term: Option<Term> = None;
     while offset < file_len {
@@ -165,6 +193,46 @@ fn scan_file(name: String, named_first: Index, mut window: Window<'_>) -> io::Re
                 scan.next_index = expected + 1;
                 offset += record.len;
                 continue;
+            }
+            Err(format::FormatError::Footer) => {
+                let bytes = window.get(0, file_len)?;
+                scan.sealed |= SegmentFooter::decode(&bytes[offset..]).is_ok();
+                if !scan.problems.is_empty() {
+                    // Damage before the footer: its checksum cannot match, and the damage is
+                    // already reported.
+                    break;
+                }
+                match check_footer(bytes, offset, expected - 1) {
+                    Ok(()) => {
+                        scan.footer_ok = true;
+                        let end = offset + FOOTER_LEN as usize;
+                        if bytes[end..].iter().all(|&b| b == 0) {
+                            if end < file_len {
+                                let kind = ProblemKind::Zeros;
+                                scan.problems.push(Problem {
+                                    offset: end as u64,
+                                    index: expected,
+                                    kind,
+                                    resumed: false,
+                                });
+                            }
+                        } else {
+                            let reason = format!("{} bytes after the footer", file_len - end);
+                            let kind = ProblemKind::BadFooter(reason);
+                            scan.problems.push(Problem {
+                                offset: offset as u64,
+                                index: expected,
+                                kind,
+                                resumed: false,
+                            });
+                        }
+                    }
+                    Err(reason) => {
+                        let kind = ProblemKind::BadFooter(reason);
+                        scan.problems.push(Problem { offset: offset as u64, index: expected, kind, resumed: false });
+                    }
+                }
+                break;
             }
             _ => {}
         }
@@ -193,6 +261,12 @@ fn scan_file(name: String, named_first: Index, mut window: Window<'_>) -> io::Re
             break;
         }
         let resumed = resync(first, bytes, offset + 1, expected, previous_term);
+        let kind = match (kind, resumed) {
+            (ProblemKind::Bad(reason), Some((at, _))) if lost_pages(bytes, offset, at) => {
+                ProblemKind::LostPages { reason, resumed_at: at as u64 }
+            }
+            (kind, _) => kind,
+        };
         scan.problems.push(Problem { offset: offset as u64, index: expected, kind, resumed: resumed.is_some() });
         match resumed {
             Some((at, index)) => {
@@ -206,6 +280,39 @@ fn scan_file(name: String, named_first: Index, mut window: Window<'_>) -> io::Re
         }
     }
     Ok(scan)
+}
+
+/// The page size of the page cache (and of the kit's reordering crash mode): the unit in which
+/// unsynced writes reach the disk, or do not.
+const PAGE: usize = distributed::vfs::PAGE_SIZE as usize;
+
+/// Whether the bad bytes from `offset` to the valid record at `resumed_at` have the shape of
+/// lost pages: for some page boundary `q` after `offset` and at most `resumed_at`, the bytes
+/// from `offset` (or from the start of that page, if later) up to `q` are all zero. A page that
+/// the page cache never wrote back reads as zeros, the record straddling into it is cut, and
+/// records on later pages that were written back are intact. Bit rot that zeroed exactly such
+/// a range looks the same.
+fn lost_pages(bytes: &[u8], offset: usize, resumed_at: usize) -> bool {
+    let mut boundary = (offset / PAGE + 1) * PAGE;
+    while boundary <= resumed_at {
+        let from = offset.max(boundary - PAGE);
+        if bytes[from..boundary].iter().all(|&b| b == 0) {
+            return true;
+        }
+        boundary += PAGE;
+    }
+    false
+}
+
+/// Checks the footer at `offset`, where a segment's valid records end: it decodes, matches
+/// every byte before it, and names `last_index`.
+fn check_footer(bytes: &[u8], offset: usize, last_index: Index) -> Result<(), String> {
+    let footer = SegmentFooter::decode(&bytes[offset..]).map_err(|e| format!("footer: {e}"))?;
+    footer.verify(&bytes[..offset]).map_err(|e| format!("the segment's bytes do not match its footer: {e}"))?;
+    if footer.last_index != last_index {
+        return Err(format!("the footer names last index {}, the records end at {last_index}", footer.last_index));
+    }
+    Ok(())
 }
 
 /// How much of a segment the scan reads at a time: enough that system calls do not count,
@@ -283,6 +390,9 @@ fn check_record(segment_first_index: Index, bytes: &[u8]) -> Result<RecordHead, 
     let len = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes"));
     if len == 0 {
         return Err(format::FormatError::Zeroed);
+    }
+    if len == format::FOOTER_MARKER {
+        return Err(format::FormatError::Footer);
     }
     if (len as u64) < ENTRY_HEADER_LEN || len as usize > ENTRY_HEADER_LEN as usize + MAX_ENTRY_DATA {
         return Err(format::FormatError::BadLength(len));
@@ -407,8 +517,16 @@ fn assemble(files: Vec<FileScan>) -> LogReport {
         // Under a bad header the records were checked against the name's first index only
         // to learn what lies beyond; the header's damage already makes the file unusable.
         let problems = if file.header.is_ok() { file.problems.as_slice() } else { &[] };
+        // The segment with a successor must end with its footer: when every record is valid
+        // (zeros after them aside) and none is there, that is damage of its own.
+        let records_whole = problems.iter().all(|p| matches!(p.kind, ProblemKind::Zeros));
+        if file.header.is_ok() && position < active && records_whole && !file.footer_ok {
+            let reason = "no footer: a segment with a successor ends with one".to_string();
+            damage.push(Damage::BadFooter { file: file.name.clone(), offset: valid_len, reason });
+            consistent = false;
+        }
         for problem in problems {
-            let found = classify(file, problem, position == active);
+            let found = classify(file, problem, position == active && !file.sealed);
             if found.class() != DamageClass::Benign {
                 consistent = false;
             }
@@ -436,6 +554,17 @@ fn classify(file: &FileScan, problem: &Problem, is_active: bool) -> Damage {
         ProblemKind::Zeros => Damage::ZeroedTail { file: name, offset, bytes: file.file_len - offset },
         ProblemKind::Stale { index, term, reason } => {
             Damage::StaleRecord { file: name, offset, index: *index, term: *term, reason: reason.clone() }
+        }
+        ProblemKind::BadFooter(reason) if is_active => {
+            Damage::TornTail { file: name, offset, bytes: file.file_len - offset, reason: reason.clone() }
+        }
+        ProblemKind::BadFooter(reason) => Damage::BadFooter { file: name, offset, reason: reason.clone() },
+        ProblemKind::LostPages { resumed_at, .. } if is_active => {
+            Damage::LostPages { file: name, offset, resumed: *resumed_at, bytes: resumed_at - offset }
+        }
+        ProblemKind::LostPages { reason, .. } => {
+            let reason = format!("{reason}; valid records follow");
+            Damage::Corrupt { file: name, offset, index: problem.index, reason }
         }
         ProblemKind::Bad(reason) if is_active && !problem.resumed => {
             Damage::TornTail { file: name, offset, bytes: file.file_len - offset, reason: reason.clone() }

@@ -13,8 +13,8 @@ window.CRASH_TRACE_EXAMPLES["lab1-new-segment-name-never-synced"] = {
     "message": "[durability] last index is 0, but entry 1 was acknowledged\n  replay: LAB_SEED=0x3 cargo test -p lab1 --test public -- --exact crash::every_crash_point_of_a_short_workload_recovers"
   },
   "crash": {
-    "after_step": 6,
-    "steps": 30,
+    "after_step": 8,
+    "steps": 36,
     "mode": "strict",
     "mode_seed": null,
     "acked": 1
@@ -34,7 +34,7 @@ window.CRASH_TRACE_EXAMPLES["lab1-new-segment-name-never-synced"] = {
     {
       "step": 2,
       "op": "create",
-      "path": "wal/00000000000000000001.wal",
+      "path": "wal/00000000000000000001.wal.tmp",
       "offset": null,
       "len": null,
       "to": null,
@@ -45,7 +45,7 @@ window.CRASH_TRACE_EXAMPLES["lab1-new-segment-name-never-synced"] = {
     {
       "step": 3,
       "op": "set_len",
-      "path": "wal/00000000000000000001.wal",
+      "path": "wal/00000000000000000001.wal.tmp",
       "offset": null,
       "len": 0,
       "to": null,
@@ -56,7 +56,7 @@ window.CRASH_TRACE_EXAMPLES["lab1-new-segment-name-never-synced"] = {
     {
       "step": 4,
       "op": "write",
-      "path": "wal/00000000000000000001.wal",
+      "path": "wal/00000000000000000001.wal.tmp",
       "offset": 0,
       "len": 24,
       "to": null,
@@ -71,6 +71,28 @@ window.CRASH_TRACE_EXAMPLES["lab1-new-segment-name-never-synced"] = {
     },
     {
       "step": 5,
+      "op": "sync",
+      "path": "wal/00000000000000000001.wal.tmp",
+      "offset": null,
+      "len": null,
+      "to": null,
+      "data": null,
+      "failed": false,
+      "acked": 0
+    },
+    {
+      "step": 6,
+      "op": "rename",
+      "path": "wal/00000000000000000001.wal.tmp",
+      "offset": null,
+      "len": null,
+      "to": "wal/00000000000000000001.wal",
+      "data": null,
+      "failed": false,
+      "acked": 0
+    },
+    {
+      "step": 7,
       "op": "write",
       "path": "wal/00000000000000000001.wal",
       "offset": 24,
@@ -86,7 +108,7 @@ window.CRASH_TRACE_EXAMPLES["lab1-new-segment-name-never-synced"] = {
       "acked": 0
     },
     {
-      "step": 6,
+      "step": 8,
       "op": "sync",
       "path": "wal/00000000000000000001.wal",
       "offset": null,
@@ -97,7 +119,7 @@ window.CRASH_TRACE_EXAMPLES["lab1-new-segment-name-never-synced"] = {
       "acked": 1
     }
   ],
-  "steps_omitted": 24,
+  "steps_omitted": 28,
   "files": [
     {
       "path": "wal/00000000000000000001.wal",
@@ -123,8 +145,15 @@ window.CRASH_TRACE_EXAMPLES["lab1-new-segment-name-never-synced"] = {
         {
           "step": 2,
           "op": "create",
-          "name": "wal/00000000000000000001.wal",
+          "name": "wal/00000000000000000001.wal.tmp",
           "to": null,
+          "kept": false
+        },
+        {
+          "step": 6,
+          "op": "rename",
+          "name": "wal/00000000000000000001.wal.tmp",
+          "to": "wal/00000000000000000001.wal",
           "kept": false
         }
       ],

@@ -6,11 +6,11 @@ window.CRASH_TRACE_EXAMPLES["lab2-set-aside-not-synced"] = {
   "format": "durable-storage-crash-trace",
   "version": 1,
   "test": "repair::a_repair_cut_short_by_a_crash_loses_nothing_and_a_finished_one_is_durable",
-  "replay": null,
+  "replay": "LAB_SEED=0x22 cargo test -p lab2 --test public -- --exact repair::a_repair_cut_short_by_a_crash_loses_nothing_and_a_finished_one_is_durable",
   "explorer_seed": "0x22",
   "failure": {
     "invariant": "durability",
-    "message": "[durability] repair returned, but after a crash the log does not open: [checksum] 00000000000000000007.wal at offset 8: starts at index 7, but the previous segment ends before 10"
+    "message": "[durability] repair returned, but after a crash the log does not open: [checksum] 00000000000000000004.wal at offset 264: a sealed segment (one with a successor) without its footer\n  replay: LAB_SEED=0x22 cargo test -p lab2 --test public -- --exact repair::a_repair_cut_short_by_a_crash_loses_nothing_and_a_finished_one_is_durable"
   },
   "crash": {
     "after_step": 22,
@@ -58,13 +58,13 @@ window.CRASH_TRACE_EXAMPLES["lab2-set-aside-not-synced"] = {
       "op": "write",
       "path": "wal/00000000000000000004.wal.broken.tmp",
       "offset": 0,
-      "len": 80,
+      "len": 100,
       "to": null,
       "data": {
         "hex": "20 00 00 00 12 28 c1 5b 05 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00 69 35 74 32 3a 69 78 66",
         "text": " ....(.[................i5t2:ixf",
         "shown": 32,
-        "len": 80
+        "len": 100
       },
       "failed": false,
       "acked": 1
@@ -176,9 +176,9 @@ window.CRASH_TRACE_EXAMPLES["lab2-set-aside-not-synced"] = {
       "image_names": [
         "wal/00000000000000000001.wal"
       ],
-      "durable_len": 144,
-      "visible_len": 144,
-      "image_len": 144,
+      "durable_len": 164,
+      "visible_len": 164,
+      "image_len": 164,
       "pending": [],
       "pending_omitted": 0,
       "grown": null
@@ -212,9 +212,9 @@ window.CRASH_TRACE_EXAMPLES["lab2-set-aside-not-synced"] = {
       "image_names": [
         "wal/00000000000000000004.wal.broken"
       ],
-      "durable_len": 80,
-      "visible_len": 80,
-      "image_len": 80,
+      "durable_len": 100,
+      "visible_len": 100,
+      "image_len": 100,
       "pending": [],
       "pending_omitted": 0,
       "grown": null
