@@ -236,6 +236,18 @@ pub fn export(course: &Course, lab: LabNumber, reference: bool, dest: &Path) -> 
         .collect();
     let workspace = generate(course, dest, &WorkspaceRequest { lab, src, earlier_labs })?;
     workspace.install_hidden_suite()?;
+    // The course's tests as they are, without the grade's harness (`crate::harness`), whose
+    // guard reads a secret from descriptor 3: only a grade provides one, and elsewhere that
+    // descriptor may be a pipe (cargo's jobserver) that a read would wait on for ever.
+    let tests = workspace.package_dir.join("tests");
+    for (path, contents) in course_files(&course.stub_dir(lab).join("tests"))? {
+        if !path.starts_with(HIDDEN_SUITE) {
+            write_if_changed(&tests.join(path), &contents)?;
+        }
+    }
+    for (path, contents) in course_files(&course.hidden_suite_dir(lab))? {
+        write_if_changed(&tests.join(HIDDEN_SUITE).join(path), &contents)?;
+    }
     relative_manifest_paths(dest)?;
     Ok(workspace)
 }

@@ -294,7 +294,9 @@ fn the_grading_workspace_exports_with_the_reference_or_the_stub_and_the_hidden_s
     assert_eq!(workspace.test_targets, ["public", "hidden"]);
     let graded = dest.join("graded/lab1");
     assert_eq!(fs::read_to_string(graded.join("src/lib.rs")).unwrap(), REFERENCE);
-    assert!(graded.join("tests/hidden/main.rs").is_file(), "the hidden suite is in place");
+    let hidden = fs::read_to_string(graded.join("tests/hidden/main.rs")).unwrap();
+    assert_eq!(hidden, fs::read_to_string(fake.root().join("grader/suites/lab1/main.rs")).unwrap());
+    assert!(!hidden.contains("__grader"), "the suite runs without the grade's harness");
     assert!(dest.join("Cargo.toml").is_file());
 
     let dest = fake.root().join("workspace-stub");
