@@ -37,13 +37,14 @@
 
 use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::{FsRef, OpenMode, Vfs, VfsFile};
 
-/// A call made through a [`Layered`] filesystem, with its arguments (file calls carry the
-/// path the file was opened with).
+/// A call made through a [`Layered`] filesystem, with its arguments. A file call carries the
+/// file's name as it is now: a file opened as `a.tmp` and renamed to `a` through the same
+/// `Layered` filesystem is `a` in the calls made after the rename.
 #[derive(Clone, Copy, Debug)]
 pub enum Call<'a> {
     Open {
@@ -111,18 +112,67 @@ pub trait Layer: Send + Sync + fmt::Debug + 'static {
 pub struct Layered<L: Layer> {
     inner: FsRef,
     layer: Arc<L>,
+    open_files: Arc<OpenFiles>,
+}
+
+/// The names of the files open through a [`Layered`] filesystem, so that a rename through it
+/// renames them too.
+#[derive(Debug, Default)]
+struct OpenFiles(Mutex<Vec<Weak<FileName>>>);
+
+/// An open file's current name, shared by the file and the list of open files.
+#[derive(Debug)]
+struct FileName(Mutex<Arc<Path>>);
+
+impl FileName {
+    fn get(&self) -> Arc<Path> {
+        Arc::clone(&self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+impl OpenFiles {
+    fn lock(&self) -> MutexGuard<'_, Vec<Weak<FileName>>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn add(&self, path: &Path) -> Arc<FileName> {
+        let name = Arc::new(FileName(Mutex::new(Arc::from(path))));
+        let mut files = self.lock();
+        files.retain(|file| file.strong_count() > 0);
+        files.push(Arc::downgrade(&name));
+        name
+    }
+
+    /// After a rename: the open files named `from` are named `to`.
+    fn renamed(&self, from: &Path, to: &Path) {
+        let to: Arc<Path> = Arc::from(to);
+        self.lock().retain(|file| match file.upgrade() {
+            Some(name) => {
+                let mut current = name.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if **current == *from {
+                    *current = Arc::clone(&to);
+                }
+                true
+            }
+            None => false,
+        });
+    }
 }
 
 impl<L: Layer> Clone for Layered<L> {
     fn clone(&self) -> Self {
-        Layered { inner: Arc::clone(&self.inner), layer: Arc::clone(&self.layer) }
+        Layered {
+            inner: Arc::clone(&self.inner),
+            layer: Arc::clone(&self.layer),
+            open_files: Arc::clone(&self.open_files),
+        }
     }
 }
 
 impl<L: Layer> Layered<L> {
     /// `inner` with `layer` around its calls.
     pub fn over(inner: FsRef, layer: Arc<L>) -> Self {
-        Layered { inner, layer }
+        Layered { inner, layer, open_files: Arc::default() }
     }
 
     /// The layer, shared with every file opened through this filesystem.
@@ -167,7 +217,7 @@ impl<L: Layer> Vfs for Layered<L> {
         let file = self.run(Call::Open { path, mode }, |fs| fs.open(path, mode))?;
         Ok(Box::new(LayeredFile {
             file,
-            path: path.to_path_buf(),
+            name: self.open_files.add(path),
             inner: Arc::clone(&self.inner),
             layer: Arc::clone(&self.layer),
         }))
@@ -186,7 +236,9 @@ impl<L: Layer> Vfs for Layered<L> {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.run(Call::Rename { from, to }, |fs| fs.rename(from, to))
+        self.run(Call::Rename { from, to }, |fs| fs.rename(from, to))?;
+        self.open_files.renamed(from, to);
+        Ok(())
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
@@ -201,47 +253,75 @@ impl<L: Layer> Vfs for Layered<L> {
 /// A file opened through a [`Layered`] filesystem.
 struct LayeredFile<L: Layer> {
     file: Box<dyn VfsFile>,
-    path: PathBuf,
+    name: Arc<FileName>,
     inner: FsRef,
     layer: Arc<L>,
 }
 
 impl<L: Layer> fmt::Debug for LayeredFile<L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LayeredFile").field("path", &self.path).field("file", &self.file).finish()
+        f.debug_struct("LayeredFile").field("name", &self.name.get()).field("file", &self.file).finish()
     }
 }
 
 impl<L: Layer> LayeredFile<L> {
-    fn run<T>(&self, call: Call<'_>, make: impl FnOnce() -> io::Result<T>, moved: impl Fn(&T) -> u64) -> io::Result<T> {
-        forward(&*self.layer, &*self.inner, call, |_| make(), moved)
+    /// Makes a file call through the layer, with the file's current name.
+    fn run<T>(
+        &self,
+        call: impl FnOnce(&Path) -> Call<'_>,
+        make: impl FnOnce() -> io::Result<T>,
+        moved: impl Fn(&T) -> u64,
+    ) -> io::Result<T> {
+        let path = self.name.get();
+        forward(&*self.layer, &*self.inner, call(&path), |_| make(), moved)
     }
 }
 
 impl<L: Layer> VfsFile for LayeredFile<L> {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let call = Call::ReadAt { path: &self.path, offset, len: buf.len() };
-        self.run(call, || self.file.read_at(offset, buf), |&n| n as u64)
+        let len = buf.len();
+        self.run(|path| Call::ReadAt { path, offset, len }, || self.file.read_at(offset, buf), |&n| n as u64)
     }
 
     fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<usize> {
-        let call = Call::WriteAt { path: &self.path, offset, len: data.len() };
-        self.run(call, || self.file.write_at(offset, data), |&n| n as u64)
+        let len = data.len();
+        self.run(|path| Call::WriteAt { path, offset, len }, || self.file.write_at(offset, data), |&n| n as u64)
     }
 
     fn len(&self) -> io::Result<u64> {
-        self.run(Call::Len { path: &self.path }, || self.file.len(), |_| 0)
+        self.run(|path| Call::Len { path }, || self.file.len(), |_| 0)
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
-        self.run(Call::SetLen { path: &self.path, len }, || self.file.set_len(len), |_| 0)
+        self.run(|path| Call::SetLen { path, len }, || self.file.set_len(len), |_| 0)
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        self.run(Call::SyncData { path: &self.path }, || self.file.sync_data(), |_| 0)
+        self.run(|path| Call::SyncData { path }, || self.file.sync_data(), |_| 0)
     }
 
     fn sync_all(&self) -> io::Result<()> {
-        self.run(Call::SyncAll { path: &self.path }, || self.file.sync_all(), |_| 0)
+        self.run(|path| Call::SyncAll { path }, || self.file.sync_all(), |_| 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use crate::vfs::{OpenMode, SimFs, StatsFs, Vfs};
+
+    #[test]
+    fn a_file_renamed_through_the_layer_is_called_by_its_new_name() {
+        let fs = StatsFs::new(Arc::new(SimFs::new(1)));
+        let file = fs.open(Path::new("seg.tmp"), OpenMode::CreateNew).expect("setup: create");
+        file.write_all_at(0, b"header").expect("setup: write");
+        fs.rename(Path::new("seg.tmp"), Path::new("seg")).expect("setup: rename");
+        file.write_all_at(6, b"record").expect("setup: write");
+        let stats = fs.stats();
+        let writes = |name: &str| stats.files.get(Path::new(name)).map(|file| file.writes);
+        assert_eq!(writes("seg.tmp"), Some(1), "writes before the rename, under the old name");
+        assert_eq!(writes("seg"), Some(1), "writes after the rename, under the new name");
     }
 }
