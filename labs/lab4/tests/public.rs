@@ -19,11 +19,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use distributed::explore::CrashExplorer;
-use distributed::{invariant, invariant_matches};
 use distributed::rng::{TestRng, lab_seed};
 use distributed::storage::{SnapshotStorage, StateMachineStorage};
 use distributed::testing::{DirSnapshot, sim_disk};
 use distributed::vfs::{FsRef, SimFs, Vfs};
+use distributed::{invariant, invariant_matches};
 use lab1::{SyncPolicy, WalOptions};
 use lab3::{SnapshotError, SnapshotStore, StoreOptions};
 use lab4::{
@@ -796,8 +796,13 @@ type SharedKv = Replica<KvStore, SharedStore>;
 fn open_shared(fs: &FsRef, dir: &str) -> Result<(SharedKv, SharedStore), ReplicaError> {
     let store = SnapshotStore::open(Arc::clone(fs), Path::new(dir).join(SNAPSHOT_DIR), StoreOptions::default())?;
     let store = SharedStore(Arc::new(Mutex::new(store)));
-    let replica =
-        Replica::open_with_snapshots(Arc::clone(fs), dir, options(SyncPolicy::EveryAppend), KvStore::new(), store.clone())?;
+    let replica = Replica::open_with_snapshots(
+        Arc::clone(fs),
+        dir,
+        options(SyncPolicy::EveryAppend),
+        KvStore::new(),
+        store.clone(),
+    )?;
     Ok((replica, store))
 }
 
@@ -825,7 +830,12 @@ mod compact {
         }
         let frozen = freeze(&replica);
         let meta = frozen.meta;
-        distributed::invariant_eq!("recovery-equivalence", meta, SnapshotMeta { last_index: 30, last_term: 1 }, "the frozen snapshot");
+        distributed::invariant_eq!(
+            "recovery-equivalence",
+            meta,
+            SnapshotMeta { last_index: 30, last_term: 1 },
+            "the frozen snapshot"
+        );
 
         // Not saved yet: the log must stay.
         let early = replica.compact_to(meta);
@@ -855,7 +865,9 @@ mod compact {
             Err(ReplicaError::CompactRefused { .. }),
             "compact_to a snapshot whose term at 30 is not the log's"
         );
-        let done = replica.compact_to(meta).unwrap_or_else(|e| fail!("prefix-compaction", "compact_to the saved snapshot at 30: {e}"));
+        let done = replica
+            .compact_to(meta)
+            .unwrap_or_else(|e| fail!("prefix-compaction", "compact_to the saved snapshot at 30: {e}"));
         distributed::invariant_eq!("prefix-compaction", done, meta, "what compact_to(30) returns");
         invariant!(
             "prefix-compaction",

@@ -22,8 +22,8 @@ use distributed::{fail, invariant, invariant_eq};
 use lab4::{Command, KvStore, Op};
 use lab7::format::{FormatError, decode_chunk, decode_manifest, encode_chunk, encode_manifest};
 use lab7::{
-    CHUNK_DIR, ChunkId, ChunkImage, ChunkStore, ChunkedKv, Codec, Image, MANIFEST_FILE, Manifest, SnapshotPolicy, SnapshottingReplica,
-    StoreError, StoreOptions, chunk_of, stream_snapshot,
+    CHUNK_DIR, ChunkId, ChunkImage, ChunkStore, ChunkedKv, Codec, Image, MANIFEST_FILE, Manifest, SnapshotPolicy,
+    SnapshottingReplica, StoreError, StoreOptions, chunk_of, stream_snapshot,
 };
 
 // The workload, the model and the store and replica these tests open: the kit's
@@ -602,7 +602,8 @@ mod policy {
         saved.unwrap_or_else(|e| fail!("durability", "the save on another thread: {e}"));
 
         // Step 3: the switch compacts to the frozen index, not to last_applied.
-        let done = node.finish_snapshot(meta).unwrap_or_else(|e| fail!("point-in-time", "finish_snapshot({meta:?}): {e}"));
+        let done =
+            node.finish_snapshot(meta).unwrap_or_else(|e| fail!("point-in-time", "finish_snapshot({meta:?}): {e}"));
         invariant_eq!("point-in-time", done, meta, "finish_snapshot returns");
         invariant!(
             "prefix-compaction",
@@ -632,7 +633,9 @@ mod policy {
 
         // Every chunk the save marked clean holds what its stored file holds: the chunks
         // written during the save stay dirty.
-        let (Ok(marked), Ok(full)) = (Image::decode(&node.state().snapshot().unwrap_or_default()), Image::decode(&node.state().full_image())) else {
+        let (Ok(marked), Ok(full)) =
+            (Image::decode(&node.state().snapshot().unwrap_or_default()), Image::decode(&node.state().full_image()))
+        else {
             fail!("point-in-time", "the live state's images do not decode")
         };
         for (k, (chunk, content)) in marked.chunks.iter().zip(&full.chunks).enumerate() {
