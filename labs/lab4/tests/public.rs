@@ -812,8 +812,13 @@ mod compact {
     /// The image of the state now, with what it covers: what a background save freezes.
     fn freeze(replica: &SharedKv) -> Snapshot {
         let last_index = replica.last_applied();
-        let meta = SnapshotMeta { last_index, last_term: replica.term(last_index).expect("the term at last_applied") };
-        Snapshot { meta, data: replica.state().snapshot().expect("image") }
+        let meta = SnapshotMeta {
+            last_index,
+            last_term: replica
+                .term(last_index)
+                .unwrap_or_else(|e| fail!("recovery-equivalence", "the term at last_applied: {e}")),
+        };
+        Snapshot { meta, data: replica.state().snapshot().unwrap_or_else(|e| fail!("determinism", "the image: {e:?}")) }
     }
 
     #[test]
@@ -823,10 +828,10 @@ mod compact {
         let entries = log_of(&commands(seed, 40), 1);
         let (mut replica, mut store) =
             open_shared(&fs, DIR).unwrap_or_else(|e| fail!("recovery-equivalence", "open: {e}"));
-        replica.append(&entries).expect("append");
-        replica.commit(41).expect("commit");
+        replica.append(&entries).unwrap_or_else(|e| fail!("durability", "append: {e}"));
+        replica.commit(41).unwrap_or_else(|e| fail!("persisted-commit", "commit: {e}"));
         for _ in 0..30 {
-            replica.apply_next().expect("apply_next");
+            replica.apply_next().unwrap_or_else(|e| fail!("in-order-apply", "apply_next: {e}"));
         }
         let frozen = freeze(&replica);
         let meta = frozen.meta;
@@ -856,7 +861,7 @@ mod compact {
         // The save, elsewhere, while the replica applies more.
         store.save(&frozen).unwrap_or_else(|e| fail!("durability", "saving the snapshot at 30: {e}"));
         for _ in 0..5 {
-            replica.apply_next().expect("apply_next");
+            replica.apply_next().unwrap_or_else(|e| fail!("in-order-apply", "apply_next: {e}"));
         }
         let wrong_term = SnapshotMeta { last_index: 30, last_term: 2 };
         invariant_matches!(
@@ -908,14 +913,17 @@ mod compact {
         let (_other_sim, other_fs) = sim_disk(seed + 1);
         let (mut ahead, mut ahead_store) =
             open_shared(&other_fs, DIR).unwrap_or_else(|e| fail!("recovery-equivalence", "open: {e}"));
-        ahead.append(&entries).expect("append");
-        ahead.commit(41).expect("commit");
+        ahead.append(&entries).unwrap_or_else(|e| fail!("durability", "append: {e}"));
+        ahead.commit(41).unwrap_or_else(|e| fail!("persisted-commit", "commit: {e}"));
         for _ in 0..30 {
-            ahead.apply_next().expect("apply_next");
+            ahead.apply_next().unwrap_or_else(|e| fail!("in-order-apply", "apply_next: {e}"));
         }
         let claimed = SnapshotMeta { last_index: 35, last_term: 1 };
         ahead_store
-            .save(&Snapshot { meta: claimed, data: ahead.state().snapshot().expect("image") })
+            .save(&Snapshot {
+                meta: claimed,
+                data: ahead.state().snapshot().unwrap_or_else(|e| fail!("determinism", "the image: {e:?}")),
+            })
             .unwrap_or_else(|e| fail!("durability", "save: {e}"));
         invariant_matches!(
             "prefix-compaction",
