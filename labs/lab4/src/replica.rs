@@ -230,6 +230,25 @@ impl<S: StateMachineStorage, P: SnapshotStorage> Replica<S, P> {
         todo!("Task 5: freeze, save, then compact")
     }
 
+    /// Records a snapshot that the snapshot store already holds durably, saved by the caller
+    /// from a view of the state frozen at `meta.last_index` (lab 7 saves one on another thread
+    /// while this replica goes on applying), and discards the log prefix it covers. It is the
+    /// second half of [`Replica::take_snapshot`], under the same two order rules:
+    ///
+    /// - **never before the snapshot is durable**: `meta` must be what the store's
+    ///   [`SnapshotStorage::latest_meta`] returns now, its newest durable snapshot;
+    /// - **never past `last_applied`**: a snapshot cannot hold an entry not applied yet, and its
+    ///   last term must be the log's at its last index.
+    ///
+    /// Otherwise [`ReplicaError::CompactRefused`], and nothing changes. A snapshot that does not
+    /// reach past the one recorded already does nothing and returns the recorded one. On
+    /// success the replica's snapshot is `meta` (what `term`, `snapshot_meta` and the next
+    /// `open` go by) and the log starts after it. The cost is bounded: it reads no snapshot and
+    /// writes none, only the log's whole segments before `meta.last_index` are removed.
+    pub fn compact_to(&mut self, meta: SnapshotMeta) -> Result<SnapshotMeta, ReplicaError> {
+        todo!("Task 5: compact the log to the snapshot {meta:?} saved elsewhere, once it is durable")
+    }
+
     /// Installs a snapshot sent by a leader (Raft's InstallSnapshot). A snapshot that does not
     /// reach past the commit index is ignored (`Ok(false)`): this replica already has
     /// everything it covers. Otherwise (`Ok(true)`) the snapshot is saved, the state machine

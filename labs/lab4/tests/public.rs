@@ -16,15 +16,16 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use distributed::explore::CrashExplorer;
-use distributed::invariant;
 use distributed::rng::{TestRng, lab_seed};
-use distributed::storage::StateMachineStorage;
+use distributed::storage::{SnapshotStorage, StateMachineStorage};
 use distributed::testing::{DirSnapshot, sim_disk};
 use distributed::vfs::{FsRef, SimFs, Vfs};
+use distributed::{invariant, invariant_matches};
 use lab1::{SyncPolicy, WalOptions};
+use lab3::{SnapshotError, SnapshotStore, StoreOptions};
 use lab4::{
     Command, Entry, HARD_STATE_FILE, Index, KvError, KvStore, Op, Output, Replica, ReplicaError, ReplicaOptions,
     SNAPSHOT_DIR, Snapshot, SnapshotMeta, Write,
@@ -805,6 +806,210 @@ mod snapshot {
                 all.push(Entry::new(26, 1, Command::new(5_000, incr("c0", 1)).encode()));
                 check_recovery(disk, SyncPolicy::EveryAppend, &all, acks)
             },
+        );
+        println!("{} steps, {} images checked", report.steps, report.images_checked);
+    }
+}
+
+/// Lab 3's store behind a handle that can be cloned, as lab 7 shares its chunk store: the
+/// replica owns one handle, and the test saves through another, standing for a thread that
+/// saves a snapshot while the replica goes on.
+#[derive(Clone, Debug)]
+struct SharedStore(Arc<Mutex<SnapshotStore>>);
+
+impl SnapshotStorage for SharedStore {
+    type Error = SnapshotError;
+
+    fn save(&mut self, snapshot: &Snapshot) -> Result<(), SnapshotError> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).save(snapshot)
+    }
+
+    fn latest(&self) -> Result<Option<Snapshot>, SnapshotError> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).latest()
+    }
+}
+
+type SharedKv = Replica<KvStore, SharedStore>;
+
+/// Opens the replica in `dir` over lab 3's store in `dir/snapshots`, and returns a second
+/// handle to that store.
+fn open_shared(fs: &FsRef, dir: &str) -> Result<(SharedKv, SharedStore), ReplicaError> {
+    let store = SnapshotStore::open(Arc::clone(fs), Path::new(dir).join(SNAPSHOT_DIR), StoreOptions::default())?;
+    let store = SharedStore(Arc::new(Mutex::new(store)));
+    let replica = Replica::open_with_snapshots(
+        Arc::clone(fs),
+        dir,
+        options(SyncPolicy::EveryAppend),
+        KvStore::new(),
+        store.clone(),
+    )?;
+    Ok((replica, store))
+}
+
+mod compact {
+    use super::*;
+
+    /// The image of the state now, with what it covers: what a background save freezes.
+    fn freeze(replica: &SharedKv) -> Snapshot {
+        let last_index = replica.last_applied();
+        let meta = SnapshotMeta {
+            last_index,
+            last_term: replica
+                .term(last_index)
+                .unwrap_or_else(|e| fail!("recovery-equivalence", "the term at last_applied: {e}")),
+        };
+        Snapshot { meta, data: replica.state().snapshot().unwrap_or_else(|e| fail!("determinism", "the image: {e:?}")) }
+    }
+
+    #[test]
+    fn a_snapshot_saved_elsewhere_is_compacted_to_only_once_durable_and_never_past_last_applied() {
+        let seed = lab_seed(21);
+        let (sim, fs) = sim_disk(seed);
+        let entries = log_of(&commands(seed, 40), 1);
+        let (mut replica, mut store) =
+            open_shared(&fs, DIR).unwrap_or_else(|e| fail!("recovery-equivalence", "open: {e}"));
+        replica.append(&entries).unwrap_or_else(|e| fail!("durability", "append: {e}"));
+        replica.commit(41).unwrap_or_else(|e| fail!("persisted-commit", "commit: {e}"));
+        for _ in 0..30 {
+            replica.apply_next().unwrap_or_else(|e| fail!("in-order-apply", "apply_next: {e}"));
+        }
+        let frozen = freeze(&replica);
+        let meta = frozen.meta;
+        distributed::invariant_eq!(
+            "recovery-equivalence",
+            meta,
+            SnapshotMeta { last_index: 30, last_term: 1 },
+            "the frozen snapshot"
+        );
+
+        // Not saved yet: the log must stay.
+        let early = replica.compact_to(meta);
+        invariant_matches!(
+            "prefix-compaction",
+            early,
+            Err(ReplicaError::CompactRefused { .. }),
+            "compact_to before the snapshot at 30 is saved"
+        );
+        invariant!(
+            "prefix-compaction",
+            replica.first_log_index() == 1 && replica.snapshot_meta() == SnapshotMeta::default(),
+            "a refused compact_to changed the replica: the log starts at {}, the snapshot is {:?}",
+            replica.first_log_index(),
+            replica.snapshot_meta()
+        );
+
+        // The save, elsewhere, while the replica applies more.
+        store.save(&frozen).unwrap_or_else(|e| fail!("durability", "saving the snapshot at 30: {e}"));
+        for _ in 0..5 {
+            replica.apply_next().unwrap_or_else(|e| fail!("in-order-apply", "apply_next: {e}"));
+        }
+        let wrong_term = SnapshotMeta { last_index: 30, last_term: 2 };
+        invariant_matches!(
+            "prefix-compaction",
+            replica.compact_to(wrong_term),
+            Err(ReplicaError::CompactRefused { .. }),
+            "compact_to a snapshot whose term at 30 is not the log's"
+        );
+        let done = replica
+            .compact_to(meta)
+            .unwrap_or_else(|e| fail!("prefix-compaction", "compact_to the saved snapshot at 30: {e}"));
+        distributed::invariant_eq!("prefix-compaction", done, meta, "what compact_to(30) returns");
+        invariant!(
+            "prefix-compaction",
+            replica.first_log_index() == 31
+                && replica.snapshot_meta() == meta
+                && replica.term(30).ok() == Some(1)
+                && replica.term(35).ok() == Some(1)
+                && replica.last_applied() == 35,
+            "after compact_to(30) with last_applied 35: the log starts at {}, the snapshot is {:?}, last_applied {}",
+            replica.first_log_index(),
+            replica.snapshot_meta(),
+            replica.last_applied()
+        );
+        for older in [meta, SnapshotMeta { last_index: 20, last_term: 1 }] {
+            distributed::invariant_eq!(
+                "prefix-compaction",
+                replica.compact_to(older).ok(),
+                Some(meta),
+                "compact_to {older:?} after compacting to 30 does nothing"
+            );
+        }
+        let (model, _) = model_at(&entries, 35);
+        invariant!("recovery-equivalence", *replica.state() == model, "compact_to changed the state");
+        drop(replica);
+        drop(store);
+        let mut replica = reopen(&sim.crash(distributed::vfs::CrashMode::Strict), SyncPolicy::EveryAppend);
+        invariant!(
+            "recovery-equivalence",
+            replica.last_applied() == 30 && *replica.state() == model_at(&entries, 30).0,
+            "reopened after compact_to(30): last_applied {}",
+            replica.last_applied()
+        );
+        replica.apply_committed().unwrap_or_else(|e| fail!("recovery-equivalence", "replay: {e}"));
+        invariant!("recovery-equivalence", *replica.state() == model_at(&entries, 41).0, "replay to 41");
+
+        // A snapshot that claims entries this replica has not applied yet: refused even when
+        // the store holds it.
+        let (_other_sim, other_fs) = sim_disk(seed + 1);
+        let (mut ahead, mut ahead_store) =
+            open_shared(&other_fs, DIR).unwrap_or_else(|e| fail!("recovery-equivalence", "open: {e}"));
+        ahead.append(&entries).unwrap_or_else(|e| fail!("durability", "append: {e}"));
+        ahead.commit(41).unwrap_or_else(|e| fail!("persisted-commit", "commit: {e}"));
+        for _ in 0..30 {
+            ahead.apply_next().unwrap_or_else(|e| fail!("in-order-apply", "apply_next: {e}"));
+        }
+        let claimed = SnapshotMeta { last_index: 35, last_term: 1 };
+        ahead_store
+            .save(&Snapshot {
+                meta: claimed,
+                data: ahead.state().snapshot().unwrap_or_else(|e| fail!("determinism", "the image: {e:?}")),
+            })
+            .unwrap_or_else(|e| fail!("durability", "save: {e}"));
+        invariant_matches!(
+            "prefix-compaction",
+            ahead.compact_to(claimed),
+            Err(ReplicaError::CompactRefused { .. }),
+            "compact_to 35 with last_applied 30"
+        );
+        invariant!(
+            "prefix-compaction",
+            ahead.first_log_index() == 1 && ahead.snapshot_meta() == SnapshotMeta::default(),
+            "a refused compact_to past last_applied changed the replica: the log starts at {}",
+            ahead.first_log_index()
+        );
+    }
+
+    #[test]
+    fn a_power_cut_at_every_step_of_a_save_elsewhere_then_compact_recovers_the_same_state() {
+        let seed = lab_seed(22);
+        let entries = log_of(&commands(seed, 24), 1);
+        let mut all = entries.clone();
+        all.push(Entry::new(26, 1, Command::new(5_000, incr("c0", 1)).encode()));
+        let report = CrashExplorer::new(seed).explore(
+            |fs, acks: &mut Vec<Ack>| -> Result<(), ReplicaError> {
+                let fs: FsRef = Arc::new(fs.clone());
+                let (mut replica, mut store) = open_shared(&fs, DIR)?;
+                for chunk in entries.chunks(6) {
+                    replica.append(chunk)?;
+                    let last = chunk.last().expect("chunks are not empty").index;
+                    replica.commit(last)?;
+                    acks.push(Ack::Committed(last));
+                    for applied in replica.apply_committed()? {
+                        acks.push(Ack::Applied(applied.index, applied.output));
+                    }
+                    if last == 18 {
+                        // Frozen at 18; saved while entries 19.. are applied; then compacted.
+                        let frozen = freeze(&replica);
+                        store.save(&frozen)?;
+                        replica.compact_to(frozen.meta)?;
+                    }
+                }
+                replica.append(&all[25..])?;
+                replica.commit(26)?;
+                acks.push(Ack::Committed(26));
+                Ok(())
+            },
+            |disk, acks| check_recovery(disk, SyncPolicy::EveryAppend, &all, acks),
         );
         println!("{} steps, {} images checked", report.steps, report.images_checked);
     }

@@ -6,16 +6,15 @@
 //! [`SnapshottingReplica`] is lab 4's [`Replica`] with a [`ChunkedKv`] as its state machine
 //! and a [`ChunkStore`] as its snapshot store (lab 4's two type parameters), plus what lab 4
 //! has no place for: a policy, and a snapshot split in three so that writes go on in the
-//! middle:
+//! middle, and the writers wait only for the two bounded ends:
 //!
 //! 1. [`SnapshottingReplica::begin_snapshot`] freezes the state at `last_applied` (one `Arc`
-//!    per chunk; the writers' whole pause);
+//!    per chunk);
 //! 2. [`PendingSnapshot::write`] writes the frozen view's dirty chunks and a manifest, on any
 //!    thread, while the replica applies more entries;
-//! 3. [`SnapshottingReplica::finish_snapshot`] is lab 4's `take_snapshot`, in lab 4's order
-//!    (save, then compact the log): its image refers to every chunk step 2 sealed, so it
-//!    writes only the chunks written in the meantime, and the log is compacted up to the
-//!    index the snapshot covers.
+//! 3. [`SnapshottingReplica::finish_snapshot`], once the manifest is durable, is lab 4's
+//!    `compact_to`: it records the saved snapshot and compacts the log up to the index it
+//!    covers, reading and writing no chunk.
 
 use std::path::PathBuf;
 
@@ -69,7 +68,8 @@ impl Default for NodeOptions {
     }
 }
 
-/// A snapshot begun and not yet written: the frozen state and what it covers.
+/// A snapshot begun and not yet written: the frozen state and what it covers. It is `Send`:
+/// step 2 moves it to the thread that writes it.
 #[derive(Clone, Debug)]
 pub struct PendingSnapshot {
     // Your fields here.
@@ -88,8 +88,9 @@ impl PendingSnapshot {
     }
 
     /// Writes the snapshot's dirty chunks and its manifest to `store` (a handle to the
-    /// replica's own store), while the replica goes on. Step 2 of the module docs.
-    pub fn write(&self, store: &ChunkStore) -> Result<SaveReport, StoreError> {
+    /// replica's own store), while the replica goes on. Step 2 of the module docs. The view is
+    /// given up: a save that lets each chunk go once written holds less and less memory.
+    pub fn write(self, store: &ChunkStore) -> Result<SaveReport, StoreError> {
         todo!("Task 6: write the frozen view to the store in {}", store.dir().display())
     }
 }
@@ -151,14 +152,18 @@ impl SnapshottingReplica {
     }
 
     /// Step 1: freezes the state at `last_applied`. Costs one `Arc` copy per chunk.
-    pub fn begin_snapshot(&self) -> Result<PendingSnapshot, NodeError> {
+    pub fn begin_snapshot(&mut self) -> Result<PendingSnapshot, NodeError> {
         todo!("Task 6: freeze at last_applied")
     }
 
-    /// Step 3: lab 4's `take_snapshot` at `last_applied` (save, then compact the log), then
-    /// marks clean the chunks it wrote.
-    pub fn finish_snapshot(&mut self) -> Result<SnapshotMeta, NodeError> {
-        todo!("Task 6: lab 4's take_snapshot, then seal")
+    /// Step 3, once step 2 returned `Ok` for the snapshot covering `saved`: lab 4's
+    /// `compact_to` (the snapshot is durable, so the log prefix it covers goes), and the
+    /// policy's counters restart from it. The chunks step 2 wrote are already clean; those
+    /// written since the freeze stay dirty for the next snapshot. Bounded: no chunk is read or
+    /// written here. A snapshot that is not the store's newest durable one, or that covers
+    /// entries not applied, is lab 4's `CompactRefused`, and nothing changes.
+    pub fn finish_snapshot(&mut self, saved: SnapshotMeta) -> Result<SnapshotMeta, NodeError> {
+        todo!("Task 6: lab 4's compact_to({saved:?}), then restart the policy's counters")
     }
 
     /// The three steps in a row, on this thread.

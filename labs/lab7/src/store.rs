@@ -175,4 +175,11 @@ impl SnapshotStorage for ChunkStore {
     fn latest(&self) -> Result<Option<Snapshot>, StoreError> {
         todo!("Task 4: the newest snapshot")
     }
+
+    /// What the newest durable manifest covers, from memory, without reading a chunk: lab 4's
+    /// `compact_to` asks this in the writer's bounded switch (Task 6). (The trait's default
+    /// reads the whole snapshot through `latest`.)
+    fn latest_meta(&self) -> Result<Option<SnapshotMeta>, StoreError> {
+        todo!("Task 6: the newest durable manifest's metadata, from memory")
+    }
 }

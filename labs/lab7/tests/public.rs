@@ -18,12 +18,12 @@ use distributed::rng::lab_seed;
 use distributed::storage::{Entry, Index, SnapshotMeta, SnapshotStorage, StateMachineStorage};
 use distributed::testing::sim_disk;
 use distributed::vfs::{FsRef, OpenMode, SimFs, StatsFs, Vfs};
-use distributed::{fail, invariant};
+use distributed::{fail, invariant, invariant_eq};
 use lab4::{Command, KvStore, Op};
 use lab7::format::{FormatError, decode_chunk, decode_manifest, encode_chunk, encode_manifest};
 use lab7::{
-    CHUNK_DIR, ChunkId, ChunkStore, ChunkedKv, Codec, MANIFEST_FILE, Manifest, SnapshotPolicy, SnapshottingReplica,
-    StoreError, StoreOptions, chunk_of, stream_snapshot,
+    CHUNK_DIR, ChunkId, ChunkImage, ChunkStore, ChunkedKv, Codec, Image, MANIFEST_FILE, Manifest, SnapshotPolicy,
+    SnapshottingReplica, StoreError, StoreOptions, chunk_of, stream_snapshot,
 };
 
 // The workload, the model and the store and replica these tests open: the kit's
@@ -637,6 +637,97 @@ mod policy {
             "point-in-time",
             stored.last_index == 25 && same_state(&back, &model(&cmds[..25])),
             "the manifest says {stored:?} and restores {}",
+            describe(&back)
+        );
+    }
+
+    #[test]
+    fn a_snapshot_written_on_another_thread_is_compacted_to_its_own_point_in_time() {
+        let seed = lab_seed(0x7053);
+        let (_sim, fs) = sim_disk(seed);
+        let cmds = commands(seed, 60, 12);
+        let mut node = open_node(&fs, SnapshotPolicy::default());
+        node.append(&log_of(&cmds)).unwrap_or_else(|e| fail!("durability", "append: {e}"));
+        node.commit(60).unwrap_or_else(|e| fail!("durability", "commit: {e}"));
+        for _ in 0..30 {
+            node.apply_next().unwrap_or_else(|e| fail!("in-order-apply", "apply: {e}"));
+        }
+        let pending = node.begin_snapshot().unwrap_or_else(|e| fail!("point-in-time", "begin_snapshot: {e}"));
+        let meta = pending.meta();
+        invariant_eq!("point-in-time", meta.last_index, 30, "the view frozen with last_applied 30 covers");
+
+        // Step 2 on another thread; the writer applies 15 more entries meanwhile.
+        let store = node.store().clone();
+        let saver = std::thread::spawn(move || pending.write(&store));
+        for _ in 30..45 {
+            node.apply_next().unwrap_or_else(|e| fail!("in-order-apply", "apply during the save: {e}"));
+        }
+        let saved = match saver.join() {
+            Ok(saved) => saved,
+            Err(_) => fail!("durability", "the save thread panicked"),
+        };
+        saved.unwrap_or_else(|e| fail!("durability", "the save on another thread: {e}"));
+
+        // Step 3: the switch compacts to the frozen index, not to last_applied.
+        let done =
+            node.finish_snapshot(meta).unwrap_or_else(|e| fail!("point-in-time", "finish_snapshot({meta:?}): {e}"));
+        invariant_eq!("point-in-time", done, meta, "finish_snapshot returns");
+        invariant!(
+            "prefix-compaction",
+            node.replica().snapshot_meta() == meta
+                && node.replica().first_log_index() == 31
+                && node.replica().last_applied() == 45,
+            "after a save frozen at 30 and 45 entries applied: the snapshot is {:?}, the log starts at {}, last_applied {}",
+            node.replica().snapshot_meta(),
+            node.replica().first_log_index(),
+            node.replica().last_applied()
+        );
+        invariant!(
+            "point-in-time",
+            same_state(node.state(), &model(&cmds[..45])),
+            "the live state after the save is {}",
+            describe(node.state())
+        );
+        let Some((stored, back)) = restored(node.store(), "point-in-time") else {
+            fail!("point-in-time", "no snapshot after the save")
+        };
+        invariant!(
+            "point-in-time",
+            stored == meta && same_state(&back, &model(&cmds[..30])),
+            "the manifest says {stored:?} and restores {}",
+            describe(&back)
+        );
+
+        // Every chunk the save marked clean holds what its stored file holds: the chunks
+        // written during the save stay dirty.
+        let (Ok(marked), Ok(full)) =
+            (Image::decode(&node.state().snapshot().unwrap_or_default()), Image::decode(&node.state().full_image()))
+        else {
+            fail!("point-in-time", "the live state's images do not decode")
+        };
+        for (k, (chunk, content)) in marked.chunks.iter().zip(&full.chunks).enumerate() {
+            if let (ChunkImage::Stored(id), ChunkImage::Inline(content)) = (chunk, content) {
+                let stored = node.store().read_chunk(id).unwrap_or_else(|e| fail!("gc-safety", "clean chunk {k}: {e}"));
+                invariant!(
+                    "point-in-time",
+                    &stored == content,
+                    "chunk {k} is marked clean as {id}, but the live chunk was written after the freeze"
+                );
+            }
+        }
+        invariant!(
+            "incremental",
+            !node.state().dirty_chunks().is_empty(),
+            "15 entries applied during the save left no chunk dirty"
+        );
+
+        // The next snapshot, and a restart, carry the writes made during the save.
+        let next = node.snapshot_now().unwrap_or_else(|e| fail!("point-in-time", "the next snapshot: {e}"));
+        let Some((_, back)) = restored(node.store(), "point-in-time") else { fail!("point-in-time", "no snapshot") };
+        invariant!(
+            "point-in-time",
+            next.last_index == 45 && same_state(&back, &model(&cmds[..45])),
+            "the snapshot after the save covers {next:?} and restores {}",
             describe(&back)
         );
     }

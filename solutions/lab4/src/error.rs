@@ -107,6 +107,16 @@ pub enum ReplicaError {
         /// The persisted commit index.
         commit: Index,
     },
+    /// `compact_to` was asked to discard the log up to a snapshot that the snapshot store does
+    /// not hold durably as its newest, that covers entries not applied yet, or whose last term
+    /// is not the log's. Nothing changed.
+    #[error("[prefix-compaction] cannot compact the log to the snapshot {requested:?}: {reason}")]
+    CompactRefused {
+        /// The snapshot the log was to be compacted to.
+        requested: SnapshotMeta,
+        /// Why not.
+        reason: String,
+    },
     /// An earlier failure left the replica in a state it cannot vouch for; reopen it.
     #[error("[fail-stop] an earlier write or sync failed; reopen the replica to recover")]
     Poisoned,

@@ -444,6 +444,45 @@ impl<S: StateMachineStorage, P: SnapshotStorage> Replica<S, P> {
         Ok(meta)
     }
 
+    /// Records a snapshot that the snapshot store already holds durably, saved by the caller
+    /// from a view of the state frozen at `meta.last_index` (lab 7 saves one on another thread
+    /// while this replica goes on applying), and discards the log prefix it covers. It is the
+    /// second half of [`Replica::take_snapshot`], under the same two order rules:
+    ///
+    /// - **never before the snapshot is durable**: `meta` must be what the store's
+    ///   [`SnapshotStorage::latest_meta`] returns now, its newest durable snapshot;
+    /// - **never past `last_applied`**: a snapshot cannot hold an entry not applied yet, and its
+    ///   last term must be the log's at its last index.
+    ///
+    /// Otherwise [`ReplicaError::CompactRefused`], and nothing changes. A snapshot that does not
+    /// reach past the one recorded already does nothing and returns the recorded one. On
+    /// success the replica's snapshot is `meta` (what `term`, `snapshot_meta` and the next
+    /// `open` go by) and the log starts after it. The cost is bounded: it reads no snapshot and
+    /// writes none, only the log's whole segments before `meta.last_index` are removed.
+    pub fn compact_to(&mut self, meta: SnapshotMeta) -> Result<SnapshotMeta, ReplicaError> {
+        self.check_usable()?;
+        if meta.last_index <= self.snapshot.last_index {
+            return Ok(self.snapshot);
+        }
+        let refuse = |reason: String| ReplicaError::CompactRefused { requested: meta, reason };
+        if meta.last_index > self.last_applied {
+            return Err(refuse(format!("it covers entries past last_applied {}", self.last_applied)));
+        }
+        let term = self.term(meta.last_index)?;
+        if term != meta.last_term {
+            return Err(refuse(format!("the log holds entry {} with term {term}", meta.last_index)));
+        }
+        let durable = self.snapshots.latest_meta().map_err(snapshot_error)?;
+        if durable != Some(meta) {
+            return Err(refuse(format!("the snapshot store's newest durable snapshot is {durable:?}")));
+        }
+        self.snapshot = meta;
+        if let Err(e) = self.wal.compact_prefix(meta.last_index) {
+            return Err(self.poison(e));
+        }
+        Ok(meta)
+    }
+
     /// Installs a snapshot sent by a leader (Raft's InstallSnapshot). A snapshot that does not
     /// reach past the commit index is ignored (`Ok(false)`): this replica already has
     /// everything it covers. Otherwise (`Ok(true)`) the snapshot is saved, the state machine

@@ -191,7 +191,14 @@ pub enum FormatError {
 
 /// The chunk file for `content`, compressed with `codec`.
 pub fn encode_chunk(content: &[u8], codec: Codec) -> Result<Vec<u8>, FormatError> {
-    let stored = compress(content, codec)?;
+    encode_chunk_with(content, &mut Compressor::new(codec)?)
+}
+
+/// The chunk file for `content`, compressed by `compressor` (a save passes the one it keeps for
+/// all its chunks).
+pub(crate) fn encode_chunk_with(content: &[u8], compressor: &mut Compressor) -> Result<Vec<u8>, FormatError> {
+    let codec = compressor.codec();
+    let stored = compressor.compress(content)?;
     let mut file = Vec::with_capacity(CHUNK_HEADER_LEN + stored.len());
     file.extend_from_slice(&CHUNK_MAGIC);
     file.push(codec.tag());
@@ -294,6 +301,56 @@ pub fn compress(content: &[u8], codec: Codec) -> Result<Vec<u8>, FormatError> {
         Codec::None => Ok(content.to_vec()),
         Codec::Lz4 => Ok(lz4_flex::block::compress(content)),
         Codec::Zstd { level } => zstd_compress(content, level),
+    }
+}
+
+/// Given: a compressor for one codec that keeps its state from one chunk to the next. A save
+/// makes one and compresses every chunk it writes with it: for zstd that is one compression
+/// context per save, where [`compress`] makes (and frees) a new one for every chunk.
+pub struct Compressor {
+    codec: Codec,
+    #[cfg(feature = "zstd")]
+    zstd: Option<zstd::bulk::Compressor<'static>>,
+}
+
+impl fmt::Debug for Compressor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Compressor").field("codec", &self.codec).finish()
+    }
+}
+
+impl Compressor {
+    /// A compressor for `codec`. Zstd without the `zstd` feature is
+    /// [`FormatError::CodecUnavailable`].
+    pub fn new(codec: Codec) -> Result<Compressor, FormatError> {
+        match codec {
+            #[cfg(feature = "zstd")]
+            Codec::Zstd { level } => {
+                let context = zstd::bulk::Compressor::new(level).map_err(|e| FormatError::Decompress(e.to_string()))?;
+                Ok(Compressor { codec, zstd: Some(context) })
+            }
+            #[cfg(not(feature = "zstd"))]
+            Codec::Zstd { .. } => Err(FormatError::CodecUnavailable("zstd")),
+            _ => Ok(Compressor {
+                codec,
+                #[cfg(feature = "zstd")]
+                zstd: None,
+            }),
+        }
+    }
+
+    /// The codec.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// `content` compressed: the same bytes [`compress`] returns for this codec.
+    pub fn compress(&mut self, content: &[u8]) -> Result<Vec<u8>, FormatError> {
+        #[cfg(feature = "zstd")]
+        if let Some(context) = &mut self.zstd {
+            return context.compress(content).map_err(|e| FormatError::Decompress(e.to_string()));
+        }
+        compress(content, self.codec)
     }
 }
 

@@ -4,16 +4,16 @@
 //! [`SnapshottingReplica`] is lab 4's [`Replica`] with a [`ChunkedKv`] as its state machine
 //! and a [`ChunkStore`] as its snapshot store (lab 4's two type parameters), plus what lab 4
 //! has no place for: a policy, and a snapshot split in three so that writes go on in the
-//! middle:
+//! middle, and the writers wait only for the two bounded ends:
 //!
 //! 1. [`SnapshottingReplica::begin_snapshot`] freezes the state at `last_applied` (one `Arc`
-//!    per chunk; the writers' whole pause);
+//!    per chunk);
 //! 2. [`PendingSnapshot::write`] writes the frozen view's dirty chunks and a manifest, on any
-//!    thread, while the replica applies more entries;
-//! 3. [`SnapshottingReplica::finish_snapshot`] is lab 4's `take_snapshot`, in lab 4's order
-//!    (save, then compact the log): its image refers to every chunk step 2 sealed, so it
-//!    writes only the chunks written in the meantime, and the log is compacted up to the
-//!    index the snapshot covers.
+//!    thread, while the replica applies more entries; it lets each chunk go once written;
+//! 3. [`SnapshottingReplica::finish_snapshot`], once the manifest is durable, is lab 4's
+//!    `compact_to`: it records the saved snapshot and compacts the log up to the index it
+//!    covers. It reads and writes no chunk, so it costs the writer the removal of the log's
+//!    whole segments before that index, whatever the size of the state.
 
 use std::path::PathBuf;
 
@@ -67,7 +67,8 @@ impl Default for NodeOptions {
     }
 }
 
-/// A snapshot begun and not yet written: the frozen state and what it covers.
+/// A snapshot begun and not yet written: the frozen state and what it covers. It is `Send`:
+/// step 2 moves it to the thread that writes it.
 #[derive(Clone, Debug)]
 pub struct PendingSnapshot {
     meta: SnapshotMeta,
@@ -86,9 +87,11 @@ impl PendingSnapshot {
     }
 
     /// Writes the snapshot's dirty chunks and its manifest to `store` (a handle to the
-    /// replica's own store), while the replica goes on. Step 2 of the module docs.
-    pub fn write(&self, store: &ChunkStore) -> Result<SaveReport, StoreError> {
-        store.save_frozen(&self.frozen, self.meta)
+    /// replica's own store), while the replica goes on. Step 2 of the module docs. The view is
+    /// given up chunk by chunk as the save goes: a chunk is released once written, so the
+    /// memory the save holds on to shrinks as it runs.
+    pub fn write(self, store: &ChunkStore) -> Result<SaveReport, StoreError> {
+        store.save_owned(self.frozen, self.meta)
     }
 }
 
@@ -98,8 +101,14 @@ pub struct SnapshottingReplica {
     replica: Replica<ChunkedKv, ChunkStore>,
     store: ChunkStore,
     policy: SnapshotPolicy,
+    /// Entries applied since the newest snapshot's index.
     entries_since: u64,
-    bytes_since: u64,
+    /// Bytes of entry data appended since the replica opened, and that count when the newest
+    /// snapshot's view was frozen: the policy counts the difference.
+    bytes_appended: u64,
+    bytes_at_snapshot: u64,
+    /// The index of the view frozen last, and `bytes_appended` then.
+    frozen_at: Option<(Index, u64)>,
 }
 
 impl SnapshottingReplica {
@@ -117,7 +126,15 @@ impl SnapshottingReplica {
             store.clone(),
         )?;
         store.seal_clean(&replica.state().freeze());
-        Ok(SnapshottingReplica { replica, store, policy: options.policy, entries_since: 0, bytes_since: 0 })
+        Ok(SnapshottingReplica {
+            replica,
+            store,
+            policy: options.policy,
+            entries_since: 0,
+            bytes_appended: 0,
+            bytes_at_snapshot: 0,
+            frozen_at: None,
+        })
     }
 
     /// The replica (lab 4), for everything this type does not wrap.
@@ -140,7 +157,7 @@ impl SnapshottingReplica {
     pub fn append(&mut self, entries: &[Entry]) -> Result<(), NodeError> {
         let last = self.replica.last_log_index();
         self.replica.append(entries)?;
-        self.bytes_since += entries.iter().filter(|e| e.index > last).map(|e| e.data.len() as u64).sum::<u64>();
+        self.bytes_appended += entries.iter().filter(|e| e.index > last).map(|e| e.data.len() as u64).sum::<u64>();
         Ok(())
     }
 
@@ -166,7 +183,7 @@ impl SnapshottingReplica {
         while let Some(applied) = self.replica.apply_next()? {
             self.entries_since += 1;
             out.push(applied);
-            if self.policy.due(self.entries_since, self.bytes_since) {
+            if self.policy.due(self.entries_since, self.bytes_appended - self.bytes_at_snapshot) {
                 self.snapshot_now()?;
             }
         }
@@ -174,27 +191,38 @@ impl SnapshottingReplica {
     }
 
     /// Step 1: freezes the state at `last_applied`. Costs one `Arc` copy per chunk.
-    pub fn begin_snapshot(&self) -> Result<PendingSnapshot, NodeError> {
+    pub fn begin_snapshot(&mut self) -> Result<PendingSnapshot, NodeError> {
         let last_index = self.replica.last_applied();
         let meta = SnapshotMeta { last_index, last_term: self.replica.term(last_index)? };
+        self.frozen_at = Some((last_index, self.bytes_appended));
         Ok(PendingSnapshot { meta, frozen: self.replica.state().freeze() })
     }
 
-    /// Step 3: lab 4's `take_snapshot` at `last_applied` (save, then compact the log), then
-    /// marks clean the chunks it wrote.
-    pub fn finish_snapshot(&mut self) -> Result<SnapshotMeta, NodeError> {
-        let meta = self.replica.take_snapshot()?;
-        self.store.seal_clean(&self.replica.state().freeze());
-        self.entries_since = 0;
-        self.bytes_since = 0;
+    /// Step 3, once step 2 returned `Ok` for the snapshot covering `saved`: lab 4's
+    /// `compact_to` (the snapshot is durable, so the log prefix it covers goes), and the
+    /// policy's counters restart from it. The chunks step 2 wrote are already clean; those
+    /// written since the freeze stay dirty for the next snapshot. Bounded: no chunk is read or
+    /// written here. A snapshot that is not the store's newest durable one, or that covers
+    /// entries not applied, is lab 4's `CompactRefused`, and nothing changes.
+    pub fn finish_snapshot(&mut self, saved: SnapshotMeta) -> Result<SnapshotMeta, NodeError> {
+        let meta = self.replica.compact_to(saved)?;
+        self.entries_since = self.replica.last_applied() - meta.last_index;
+        self.bytes_at_snapshot = match self.frozen_at.take() {
+            Some((index, bytes)) if index == meta.last_index => bytes,
+            _ => self.bytes_appended,
+        };
         Ok(meta)
     }
 
     /// The three steps in a row, on this thread.
     pub fn snapshot_now(&mut self) -> Result<SnapshotMeta, NodeError> {
+        if self.replica.last_applied() == self.replica.snapshot_meta().last_index {
+            return Ok(self.replica.snapshot_meta());
+        }
         let pending = self.begin_snapshot()?;
+        let meta = pending.meta();
         pending.write(&self.store)?;
-        self.finish_snapshot()
+        self.finish_snapshot(meta)
     }
 
     /// Installs a leader's snapshot whose chunks were streamed into this replica's store
@@ -211,7 +239,7 @@ impl SnapshottingReplica {
         if installed {
             self.store.seal_clean(&self.replica.state().freeze());
             self.entries_since = 0;
-            self.bytes_since = 0;
+            self.bytes_at_snapshot = self.bytes_appended;
         }
         Ok(installed)
     }

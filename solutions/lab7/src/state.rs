@@ -15,7 +15,7 @@
 //! seal can never describe content the chunk no longer has.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 use distributed::storage::StateMachineStorage;
 use lab4::{Command, KvError, Op, Output, Write};
@@ -320,6 +320,51 @@ impl Frozen {
     /// The frozen state as a live one (a restore of what this view holds).
     pub fn to_state(&self) -> ChunkedKv {
         ChunkedKv { chunks: self.chunks.clone(), log_time: self.log_time }
+    }
+}
+
+impl Frozen {
+    /// The view taken apart for a save that releases each chunk as soon as it is done with
+    /// it: its log time and its chunks in order. Once every [`FrozenChunk`] is dropped or
+    /// released, the save holds no chunk of the state.
+    pub(crate) fn into_chunks(self) -> (u64, Vec<FrozenChunk>) {
+        (self.log_time, self.chunks.into_iter().map(FrozenChunk).collect())
+    }
+}
+
+/// One chunk of a frozen view, held by a save until it is encoded.
+pub(crate) struct FrozenChunk(Arc<Chunk>);
+
+impl FrozenChunk {
+    /// The id of its stored file, if it is clean.
+    pub(crate) fn seal_of(&self) -> Option<ChunkId> {
+        self.0.seal.get().copied()
+    }
+
+    /// Its encoded content.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        self.0.encode()
+    }
+
+    /// Lets the chunk go, keeping only what the save needs to mark it clean later. If the live
+    /// state still shares it, it stays alive there; if the live state has written it since
+    /// the freeze, this was the last reference to the old content, which is freed now.
+    pub(crate) fn release(self) -> SealHandle {
+        SealHandle(Arc::downgrade(&self.0))
+    }
+}
+
+/// A released chunk, to be marked clean once a durable manifest lists it.
+pub(crate) struct SealHandle(Weak<Chunk>);
+
+impl SealHandle {
+    /// Marks the chunk clean as `id`, if the live state still shares it. A chunk the live
+    /// state has written since the freeze is a new allocation (copied, or moved out when only
+    /// this handle pointed at the old one), so the seal never lands on content that changed.
+    pub(crate) fn seal(&self, id: ChunkId) {
+        if let Some(chunk) = self.0.upgrade() {
+            let _ = chunk.seal.set(id);
+        }
     }
 }
 

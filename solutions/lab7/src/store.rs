@@ -30,7 +30,9 @@ use distributed::storage::{Snapshot, SnapshotMeta, SnapshotStorage};
 use distributed::vfs::{FsRef, OpenMode};
 
 use crate::StoreError;
-use crate::format::{ChunkId, Codec, Manifest, decode_chunk, decode_manifest, encode_chunk, encode_manifest};
+use crate::format::{
+    ChunkId, Codec, Compressor, Manifest, decode_chunk, decode_manifest, encode_chunk_with, encode_manifest,
+};
 use crate::state::{ChunkImage, ChunkedKv, Frozen, Image, decode_chunk_content};
 
 /// The manifest's file name in the store's directory.
@@ -153,31 +155,46 @@ impl ChunkStore {
     }
 
     /// Saves the frozen state as the snapshot covering `meta`, writing only its dirty chunks,
-    /// then marks them clean (in the frozen view, and so in the live state that still shares
-    /// them). Safe to call on another thread while the live state takes writes.
+    /// then marks them clean (in the live state that still shares them). Safe to call on
+    /// another thread while the live state takes writes.
     ///
     /// A snapshot older than the newest is [`StoreError::OutOfDate`]; the newest one again
-    /// does nothing.
+    /// does nothing. The caller keeps `frozen`, and with it every chunk, until it drops it;
+    /// [`crate::PendingSnapshot::write`] gives its view up, and the save releases each chunk
+    /// as soon as it is written.
     pub fn save_frozen(&self, frozen: &Frozen, meta: SnapshotMeta) -> Result<SaveReport, StoreError> {
+        self.save_owned(frozen.clone(), meta)
+    }
+
+    /// [`ChunkStore::save_frozen`], consuming the view ([`crate::PendingSnapshot::write`]): each chunk is let go once it is encoded
+    /// (a clean one at once), so while a save runs it holds only the chunks it has not reached
+    /// yet; the memory a save adds to the live state's is those of them that writers have
+    /// copied since the freeze. Chunk files are written as they are encoded, with one
+    /// compressor for the whole save.
+    pub(crate) fn save_owned(&self, frozen: Frozen, meta: SnapshotMeta) -> Result<SaveReport, StoreError> {
         let mut inner = self.lock_usable()?;
-        let mut chunks = Vec::with_capacity(frozen.chunk_count());
-        let mut fresh = Vec::new();
-        for k in 0..frozen.chunk_count() {
-            match frozen.seal_of(k) {
-                Some(id) => chunks.push(id),
-                None => {
-                    let content = frozen.encode_chunk(k);
-                    let id = ChunkId::of(&content);
-                    chunks.push(id);
-                    fresh.push((k, id, content));
-                }
+        self.check_newer(&inner, meta)?;
+        let mut compressor = Compressor::new(self.shared.options.codec).map_err(StoreError::Codec)?;
+        let mut report = SaveReport { meta, ..SaveReport::default() };
+        let (log_time, frozen_chunks) = frozen.into_chunks();
+        let mut chunks = Vec::with_capacity(frozen_chunks.len());
+        let mut written = BTreeSet::new();
+        let mut to_seal = Vec::new();
+        for chunk in frozen_chunks {
+            if let Some(id) = chunk.seal_of() {
+                chunks.push(id);
+                continue;
             }
+            let content = chunk.encode();
+            let id = ChunkId::of(&content);
+            let handle = chunk.release();
+            self.write_fresh(&mut inner, &id, &content, &mut compressor, &mut written, &mut report)?;
+            chunks.push(id);
+            to_seal.push((handle, id));
         }
-        let manifest = Manifest { meta, log_time: frozen.log_time(), chunks };
-        let contents: Vec<(ChunkId, Vec<u8>)> = fresh.iter().map(|(_, id, content)| (*id, content.clone())).collect();
-        let report = self.commit(&mut inner, manifest, &contents)?;
-        for (k, id, _) in fresh {
-            frozen.seal(k, id);
+        let report = self.switch(&mut inner, Manifest { meta, log_time, chunks }, written, report)?;
+        for (handle, id) in to_seal {
+            handle.seal(id);
         }
         Ok(report)
     }
@@ -291,35 +308,66 @@ impl ChunkStore {
         self.commit(&mut inner, Manifest { meta, log_time: image.log_time, chunks }, &fresh)
     }
 
-    /// The save protocol of the module docs, steps 1 to 4.
+    /// The save protocol of the module docs, steps 1 to 4, for chunks already encoded.
     fn commit(
         &self,
         inner: &mut Inner,
         manifest: Manifest,
         fresh: &[(ChunkId, Vec<u8>)],
     ) -> Result<SaveReport, StoreError> {
+        self.check_newer(inner, manifest.meta)?;
         let mut report = SaveReport { meta: manifest.meta, ..SaveReport::default() };
-        if let Some(current) = &inner.manifest {
-            if manifest.meta.last_index < current.meta.last_index {
-                return Err(StoreError::OutOfDate { latest: current.meta, got: manifest.meta });
-            }
-            if *current == manifest {
-                report.chunks_reused = manifest.chunks.len();
-                return Ok(report);
-            }
-        }
-        // 1. The chunks the store lacks, each under its own name, never over an existing file:
-        //    a file a durable manifest lists is never opened for writing again.
-        let mut written = Vec::new();
+        let mut compressor = Compressor::new(self.shared.options.codec).map_err(StoreError::Codec)?;
+        let mut written = BTreeSet::new();
         for (id, content) in fresh {
-            if inner.present.contains(id) || written.contains(id) {
-                continue;
+            self.write_fresh(inner, id, content, &mut compressor, &mut written, &mut report)?;
+        }
+        self.switch(inner, manifest, written, report)
+    }
+
+    /// A save of `meta` must not go back past the newest manifest.
+    fn check_newer(&self, inner: &Inner, meta: SnapshotMeta) -> Result<(), StoreError> {
+        match &inner.manifest {
+            Some(current) if meta.last_index < current.meta.last_index => {
+                Err(StoreError::OutOfDate { latest: current.meta, got: meta })
             }
-            let file = encode_chunk(content, self.shared.options.codec).map_err(StoreError::Codec)?;
-            self.write_chunk_file(inner, id, &file)?;
-            report.chunks_written += 1;
-            report.chunk_bytes += file.len() as u64;
-            written.push(*id);
+            _ => Ok(()),
+        }
+    }
+
+    /// Step 1 for one chunk: written under its own name if the store lacks it, never over an
+    /// existing file (a file a durable manifest lists is never opened for writing again).
+    fn write_fresh(
+        &self,
+        inner: &mut Inner,
+        id: &ChunkId,
+        content: &[u8],
+        compressor: &mut Compressor,
+        written: &mut BTreeSet<ChunkId>,
+        report: &mut SaveReport,
+    ) -> Result<(), StoreError> {
+        if inner.present.contains(id) || written.contains(id) {
+            return Ok(());
+        }
+        let file = encode_chunk_with(content, compressor).map_err(StoreError::Codec)?;
+        self.write_chunk_file(inner, id, &file)?;
+        report.chunks_written += 1;
+        report.chunk_bytes += file.len() as u64;
+        written.insert(*id);
+        Ok(())
+    }
+
+    /// Steps 2 to 4, once every chunk `manifest` lists that the store lacked is `written`.
+    fn switch(
+        &self,
+        inner: &mut Inner,
+        manifest: Manifest,
+        written: BTreeSet<ChunkId>,
+        mut report: SaveReport,
+    ) -> Result<SaveReport, StoreError> {
+        if inner.manifest.as_ref() == Some(&manifest) {
+            report.chunks_reused = manifest.chunks.len();
+            return Ok(report);
         }
         // 2. Their names durable before any manifest names them.
         if !written.is_empty() {
@@ -439,5 +487,11 @@ impl SnapshotStorage for ChunkStore {
             None => Ok(None),
             Some(manifest) => self.assemble(&manifest).map(Some),
         }
+    }
+
+    /// What the newest durable manifest covers, from memory: no chunk is read. (The manifest
+    /// in memory is replaced only once the new one is durable.)
+    fn latest_meta(&self) -> Result<Option<SnapshotMeta>, StoreError> {
+        Ok(self.lock().manifest.as_ref().map(|m| m.meta))
     }
 }
