@@ -991,7 +991,7 @@ mod compact {
                 let (mut replica, mut store) = open_shared(&fs, DIR)?;
                 for chunk in entries.chunks(6) {
                     replica.append(chunk)?;
-                    let last = chunk.last().expect("chunks are not empty").index;
+                    let last = chunk.last().expect("setup: chunks are not empty").index;
                     replica.commit(last)?;
                     acks.push(Ack::Committed(last));
                     for applied in replica.apply_committed()? {
