@@ -119,7 +119,7 @@ fn reordered_power_losses_are_recovered_by_default_keeping_every_synced_entry() 
     // reordered image may keep a later page of the unsynced appends and lose an earlier one,
     // a hole of zeros before valid records. The default recovery must start (the hole is
     // lost pages, a tail) and keep every entry a sync acknowledged.
-    let options = WalOptions { segment_size: 1 << 20, sync: SyncPolicy::Never };
+    let options = WalOptions { sync: SyncPolicy::Never, segment_size: 1 << 20 };
     let seed = lab_seed(0x25);
     let entry = |index: u64| Entry::new(index, 1, payload(index, 1, 1000 + (index as usize * 337) % 2000));
     let report = CrashExplorer::new(seed).torn_variants(2).reordered_variants(12).explore(

@@ -94,7 +94,7 @@ fn a_repair_rewrites_sealed_segments_with_their_footers() {
     files.get_mut(&name(4)).unwrap()[64 + 30] ^= 1;
     let (sim, fs) = disk_with(&files);
     let report = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}"));
-    let options = WalOptions { segment_size: 144, sync: SyncPolicy::EveryAppend };
+    let options = WalOptions { sync: SyncPolicy::EveryAppend, segment_size: 144 };
     repair_from_peer(&fs, DIR, &report, &Honest, options)
         .unwrap_or_else(|e| distributed::fail!("durability", "repair from an honest peer failed: {e}"));
     let after = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}"));
