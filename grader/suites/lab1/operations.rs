@@ -126,3 +126,47 @@ fn compacting_past_the_end_restarts_the_log_there() {
     model.append(&entries(101, 103, 2));
     assert_matches_model(&after, &model);
 }
+
+/// Labs 4 and later hold the log as the kit's `LogStorage`, not as a `Wal`: every operation
+/// through the trait does what the `Wal`'s own method does, and survives a reopen.
+#[test]
+fn the_log_through_the_kits_log_storage_trait_behaves_as_itself() {
+    use distributed::storage::LogStorage;
+
+    fn drive(log: &mut dyn LogStorage<Error = lab1::WalError>, model: &mut Model) {
+        distributed::invariant_ok!("matching", log.append(&entries(1, 9, 1)), "LogStorage::append(1..=9)");
+        model.append(&entries(1, 9, 1));
+        distributed::invariant_ok!("matching", log.truncate_suffix(7), "LogStorage::truncate_suffix(7)");
+        model.truncate(7);
+        distributed::invariant_ok!("matching", log.append(&entries(7, 11, 2)), "LogStorage::append(7..=11)");
+        model.append(&entries(7, 11, 2));
+        distributed::invariant_ok!("prefix-compaction", log.compact_prefix(3), "LogStorage::compact_prefix(3)");
+        model.compact(3);
+        distributed::invariant_ok!("durability", log.sync(), "LogStorage::sync()");
+        distributed::invariant_eq!(
+            "prefix-compaction",
+            log.first_index(),
+            model.first,
+            "first_index through the trait"
+        );
+        distributed::invariant_eq!("matching", log.last_index(), model.last(), "last_index through the trait");
+        let term = distributed::invariant_ok!("matching", log.term(8), "LogStorage::term(8)");
+        distributed::invariant_eq!("matching", term, 2, "the term of entry 8 through the trait");
+        let read = distributed::invariant_ok!("matching", log.entries(model.first, 12), "LogStorage::entries(..)");
+        let expected: Vec<_> = (model.first..=11).filter_map(|i| model.get(i).cloned()).collect();
+        invariant!(
+            "matching",
+            read == expected,
+            "entries through the trait: {} read, {} expected",
+            read.len(),
+            expected.len()
+        );
+    }
+
+    let (sim, fs) = sim_disk(lab_seed(7));
+    let mut model = Model::default();
+    let mut wal = reopened(&fs);
+    drive(&mut wal, &mut model);
+    let (_, after) = reopen_after(&sim, CrashMode::Strict, options(SEGMENT, SyncPolicy::EveryAppend));
+    assert_matches_model(&after, &model);
+}
