@@ -33,11 +33,17 @@ const UNWRAP_EXEMPT: &[&str] = &["labs/lab1/tests/", "labs/lab2/tests/", "grader
 /// The prefix of an `.expect(…)` message that marks the course's own set-up.
 const SETUP_PREFIX: &str = "setup: ";
 
+/// The tokens of a test file, which must be valid Rust (a file that does not parse is
+/// reported, never skipped).
+fn tokens_of(text: &str) -> Result<TokenStream, String> {
+    syn::parse_file(text).map_err(|e| format!("not valid Rust: {e}"))?;
+    text.parse().map_err(|e| format!("does not tokenize: {e}"))
+}
+
 /// `.unwrap()` calls, and `.expect(…)` calls whose argument is not a string literal starting
 /// with [`SETUP_PREFIX`], in `text`, with their line, at any depth (inside macros too).
 fn refused_unwraps(text: &str) -> Result<Vec<(String, usize)>, String> {
-    syn::parse_file(text).map_err(|e| format!("not valid Rust: {e}"))?;
-    let tokens: TokenStream = text.parse().map_err(|e| format!("does not tokenize: {e}"))?;
+    let tokens = tokens_of(text)?;
     let mut found = Vec::new();
     walk_unwraps(tokens, &mut found);
     Ok(found)
@@ -79,8 +85,7 @@ fn walk_unwraps(tokens: TokenStream, found: &mut Vec<(String, usize)>) {
 /// `name!` invocations of a refused macro in `text`, with their line, at any depth (inside
 /// other macros' arguments too, such as `proptest! { … }`).
 fn refused_macros(text: &str) -> Result<Vec<(String, usize)>, String> {
-    syn::parse_file(text).map_err(|e| format!("not valid Rust: {e}"))?;
-    let tokens: TokenStream = text.parse().map_err(|e| format!("does not tokenize: {e}"))?;
+    let tokens = tokens_of(text)?;
     let mut found = Vec::new();
     walk(tokens, &mut found);
     Ok(found)
