@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use distributed::invariant;
 use distributed::rng::lab_seed;
+use distributed::storage::StateMachineStorage;
 use distributed::testing::{DirSnapshot, sim_disk};
 use distributed::vfs::{CrashMode, FsRef, SimFs, Vfs, write_atomic};
 use lab1::SyncPolicy;
@@ -209,4 +210,52 @@ fn a_snapshot_image_that_cannot_be_restored_is_refused_on_install() {
         "a refused install changed something: {:?}",
         before.differences(&after)
     );
+}
+
+#[test]
+fn a_leaders_snapshot_of_an_older_term_is_refused_and_one_of_the_same_term_installed() {
+    let seed = lab_seed(0x4207);
+    let (sim, fs) = sim_disk(seed);
+    let mut replica = open(&fs, SyncPolicy::EveryAppend);
+    let leader = log_of(&commands(seed, 16), 3);
+    let snapshot_at = |last_index: u64, last_term: u64| Snapshot {
+        meta: SnapshotMeta { last_index, last_term },
+        data: distributed::invariant_ok!("matching", crate::model_at(&leader, last_index).0.snapshot(), "image"),
+    };
+    let first = distributed::invariant_ok!("matching", replica.install_snapshot(&snapshot_at(8, 3)), "install (8, 3)");
+    // The same term, further on: a leader's next snapshot.
+    let second =
+        distributed::invariant_ok!("matching", replica.install_snapshot(&snapshot_at(12, 3)), "install (12, 3)");
+    invariant!(
+        "matching",
+        first && second && replica.snapshot_meta() == SnapshotMeta { last_index: 12, last_term: 3 },
+        "installing (8, 3) then (12, 3) returned {first} and {second} and left the snapshot {:?}",
+        replica.snapshot_meta()
+    );
+    let state = replica.state().clone();
+    invariant!(
+        "recovery-equivalence",
+        state == crate::model_at(&leader, 12).0 && replica.commit_index() == 12,
+        "after installing (12, 3), commit {} and the state is not the leader's at 12",
+        replica.commit_index()
+    );
+    // Further on but of an older term: from a leader deposed before term 3 began.
+    let before = DirSnapshot::take(&sim, DIR).expect("setup: list");
+    let result = replica.install_snapshot(&snapshot_at(16, 2));
+    let after = DirSnapshot::take(&sim, DIR).expect("setup: list");
+    invariant!(
+        "matching",
+        matches!(result, Err(ReplicaError::Snapshot(lab3::SnapshotError::OutOfDate { .. }))),
+        "installing (16, 2) over the snapshot (12, 3) returned {result:?}"
+    );
+    invariant!(
+        "matching",
+        before == after && *replica.state() == state && replica.commit_index() == 12,
+        "the refused install of (16, 2) changed something: commit {}, the state {}, files {:?}",
+        replica.commit_index(),
+        if *replica.state() == state { "as before" } else { "replaced" },
+        before.differences(&after)
+    );
+    let next = crate::entries_from(13, 3, &commands(seed ^ 0x13, 1));
+    distributed::invariant_ok!("matching", replica.append(&next), "append entry 13 after the refusal");
 }

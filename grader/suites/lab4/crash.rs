@@ -122,7 +122,7 @@ fn an_install_followed_by_appends_survives_every_crash_point_under_every_sync_po
                     Ok(())
                 },
                 |disk, acks| {
-                    let replica = check_recovery(disk, sync, &leader, acks);
+                    let mut replica = check_recovery(disk, sync, &leader, acks);
                     check_indexes(&replica, "after replay");
                     if replica.snapshot_meta() == snapshot.meta {
                         let stale = (11..=replica.last_log_index()).find(|&i| replica.term(i).ok() == Some(1));
@@ -130,6 +130,19 @@ fn an_install_followed_by_appends_survives_every_crash_point_under_every_sync_po
                             "matching",
                             stale.is_none(),
                             "the snapshot (10, 2) is installed, but the log holds entry {stale:?} of term 1"
+                        );
+                        // Whatever the crash interrupted, the leader's entries after the
+                        // snapshot continue the log (those already held match and are kept).
+                        distributed::invariant_ok!(
+                            "matching",
+                            replica.append(&leader[10..]),
+                            "append the leader's entries 11 and 12 after the installed snapshot (10, 2)"
+                        );
+                        invariant!(
+                            "matching",
+                            replica.last_log_index() == 12,
+                            "after appending the leader's entries 11 and 12, the last log index is {}",
+                            replica.last_log_index()
                         );
                     } else {
                         invariant!(

@@ -1269,6 +1269,22 @@ mod install {
                         stale.is_none(),
                         "the snapshot (8, 2) is installed, but the log still holds entry {stale:?} of term 1"
                     );
+                    // A crash between saving the snapshot and restarting the log leaves a log
+                    // that ends before the snapshot: `open` restarts it, so the leader's next
+                    // entry continues right after the snapshot.
+                    let next = Entry::new(9, 2, commands(seed ^ 0x9, 1)[0].encode());
+                    distributed::invariant_ok!(
+                        "matching",
+                        replica.append(std::slice::from_ref(&next)),
+                        "append entry 9 of term 2 right after the installed snapshot (8, 2)"
+                    );
+                    invariant!(
+                        "matching",
+                        replica.last_log_index() == 9 && replica.term(9).ok() == Some(2),
+                        "after appending entry 9 of term 2, the last log index is {} with term {:?}",
+                        replica.last_log_index(),
+                        replica.term(9).ok()
+                    );
                 } else {
                     let commit = replica.commit_index();
                     invariant!(

@@ -492,8 +492,10 @@ impl<S: StateMachineStorage, P: SnapshotStorage> Replica<S, P> {
     /// snapshot. After a crash at any step, the replica opens either as before (the same commit
     /// index and state; uncommitted entries that the snapshot covers or contradicts may be gone)
     /// or with the snapshot installed, and never with log entries that contradict the snapshot.
-    /// An image the state machine cannot restore is [`ReplicaError::StateMachine`], and then
-    /// nothing changes, on disk or in memory.
+    /// An image the state machine cannot restore is [`ReplicaError::StateMachine`], and a
+    /// snapshot whose last term is older than the one this replica holds (sent by a leader
+    /// deposed since) is lab 3's [`lab3::SnapshotError::OutOfDate`]; in both cases nothing
+    /// changes, on disk or in memory.
     ///
     /// The steps, in order:
     ///
