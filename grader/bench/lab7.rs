@@ -13,9 +13,9 @@
 //!   another thread, against writes with no snapshot running (goal ≤ 2×), and the same with a
 //!   stop-the-world snapshot (the writer waits for the whole save, as lab 4's does). The same
 //!   paced writer loop in every mode, from the steady state (a first full snapshot already
-//!   durable), five interleaved rounds, medians; two diagnostic modes separate what the
-//!   copy-on-write copies cost from what the save's CPU and disk cost, and a last line times
-//!   one copy on its own;
+//!   durable), five interleaved rounds, medians; a tmpfs mode makes the save short and the
+//!   copies dense, a last column leaves out the writes that may copy a chunk (the first to
+//!   their chunk since the freeze), and a last line times one copy on its own;
 //! - **restore time** of the newest snapshot from its chunks against a full snapshot of the
 //!   same state in lab 3's store;
 //! - **compression**: ratio and speed of each codec on the state's chunks.
@@ -145,6 +145,9 @@ const STALL_EVERY: u64 = 10_000;
 /// in `Mode::None`), and the writer's two critical sections per snapshot.
 struct StallRun {
     during: Vec<Duration>,
+    /// Of `during`, the writes that were not the first to their chunk since the freeze: no such
+    /// write can copy a chunk, so their tail is what the save costs a write beside the copies.
+    later: Vec<Duration>,
     begins: Vec<Duration>,
     finishes: Vec<Duration>,
     saves: Vec<Duration>,
@@ -154,8 +157,9 @@ struct StallRun {
 
 /// A replica (lab 7's `SnapshottingReplica` over lab 4's) on `dir`, loaded with `KEYS` records
 /// and a first full snapshot (every chunk clean, the steady state), holding `STALL_WRITES`
-/// more committed entries not applied yet: the writer applies them one by one.
-fn stall_replica(dir: std::path::PathBuf, rng: &mut TestRng) -> lab7::SnapshottingReplica {
+/// more committed entries not applied yet: the writer applies them one by one. Also the chunk
+/// each of those entries writes.
+fn stall_replica(dir: std::path::PathBuf, rng: &mut TestRng) -> (lab7::SnapshottingReplica, Vec<usize>) {
     let fs: FsRef = Arc::new(StdFs::new(dir));
     let options = lab7::NodeOptions {
         replica: lab4::ReplicaOptions {
@@ -170,8 +174,10 @@ fn stall_replica(dir: std::path::PathBuf, rng: &mut TestRng) -> lab7::Snapshotti
     for key in 0..KEYS {
         entries.push(put(rng, key, key));
     }
+    let mut chunk_of_write = Vec::new();
     for i in 0..STALL_WRITES {
         let key = rng.below(KEYS);
+        chunk_of_write.push(lab7::chunk_of(&format!("user/{key:08}"), CHUNKS));
         entries.push(put(rng, key, KEYS + i + 1));
     }
     let entries: Vec<distributed::storage::Entry> = entries
@@ -185,7 +191,22 @@ fn stall_replica(dir: std::path::PathBuf, rng: &mut TestRng) -> lab7::Snapshotti
         node.apply_next().expect("apply");
     }
     node.snapshot_now().expect("the first full snapshot");
-    node
+    (node, chunk_of_write)
+}
+
+/// A save running on its own thread: what it covers, and its outcome with how long it took.
+type Save = (SnapshotMeta, std::thread::JoinHandle<(Result<lab7::SaveReport, lab7::StoreError>, Duration)>);
+
+/// The end of a background save, on the writer's thread: joins it and runs the switch
+/// (`finish_snapshot`, timed), recording both in `run`.
+fn finish_save(node: &mut lab7::SnapshottingReplica, (meta, save): Save, run: &mut StallRun) {
+    let (report, took) = save.join().expect("the save thread");
+    report.expect("save");
+    run.saves.push(took);
+    let start = Instant::now();
+    node.finish_snapshot(meta).expect("finish_snapshot");
+    run.finishes.push(start.elapsed());
+    run.redirtied.push(node.state().dirty_chunks().len());
 }
 
 /// The writer applies `STALL_WRITES` committed entries at a fixed pace (one every
@@ -204,16 +225,18 @@ fn stall_run(root: &std::path::Path, mode: Mode, round: usize) -> StallRun {
         fresh_dir(root, &format!("stall-{mode:?}-{round}"))
     };
     let mut rng = TestRng::new(11);
-    let mut node = stall_replica(dir.clone(), &mut rng);
+    let (mut node, chunk_of_write) = stall_replica(dir.clone(), &mut rng);
     let mut run = StallRun {
         during: Vec::new(),
+        later: Vec::new(),
         begins: Vec::new(),
         finishes: Vec::new(),
         saves: Vec::new(),
         redirtied: Vec::new(),
     };
-    type Save = std::thread::JoinHandle<(Result<lab7::SaveReport, lab7::StoreError>, Duration)>;
-    let mut saving: Option<(SnapshotMeta, Save)> = None;
+    let mut saving: Option<Save> = None;
+    // The chunks written since the last freeze.
+    let mut touched = vec![false; CHUNKS];
     let began = Instant::now();
     for i in 0..STALL_WRITES {
         let slot = began + STALL_PACE * i as u32;
@@ -224,18 +247,15 @@ fn stall_run(root: &std::path::Path, mode: Mode, round: usize) -> StallRun {
         let start = Instant::now();
         node.apply_next().expect("apply").expect("a committed entry");
         let latency = start.elapsed();
+        let first_touch = !std::mem::replace(&mut touched[chunk_of_write[i as usize]], true);
         if during || matches!(mode, Mode::None | Mode::StopTheWorld) {
             run.during.push(latency);
+            if !first_touch {
+                run.later.push(latency);
+            }
         }
         if saving.as_ref().is_some_and(|(_, save)| save.is_finished()) {
-            let (meta, save) = saving.take().expect("a save");
-            let (report, took) = save.join().expect("the save thread");
-            report.expect("save");
-            run.saves.push(took);
-            let start = Instant::now();
-            node.finish_snapshot(meta).expect("finish_snapshot");
-            run.finishes.push(start.elapsed());
-            run.redirtied.push(node.state().dirty_chunks().len());
+            finish_save(&mut node, saving.take().expect("a save"), &mut run);
         }
         if mode != Mode::None && (i + 1) % STALL_EVERY == 0 && saving.is_none() {
             if mode == Mode::StopTheWorld {
@@ -250,6 +270,7 @@ fn stall_run(root: &std::path::Path, mode: Mode, round: usize) -> StallRun {
             let start = Instant::now();
             let pending = node.begin_snapshot().expect("begin_snapshot");
             run.begins.push(start.elapsed());
+            touched.fill(false);
             let meta = pending.meta();
             let store = node.store().clone();
             saving = Some((
@@ -261,14 +282,8 @@ fn stall_run(root: &std::path::Path, mode: Mode, round: usize) -> StallRun {
             ));
         }
     }
-    if let Some((meta, save)) = saving.take() {
-        let (report, took) = save.join().expect("the save thread");
-        report.expect("save");
-        run.saves.push(took);
-        let start = Instant::now();
-        node.finish_snapshot(meta).expect("finish_snapshot");
-        run.finishes.push(start.elapsed());
-        run.redirtied.push(node.state().dirty_chunks().len());
+    if let Some(save) = saving.take() {
+        finish_save(&mut node, save, &mut run);
     }
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
@@ -297,14 +312,15 @@ fn max_of(durations: &[Duration]) -> f64 {
 }
 
 /// p99 of writes during a snapshot against writes with no snapshot running, and the writer's
-/// critical sections, three interleaved rounds of every mode, medians reported.
+/// critical sections, five interleaved rounds of every mode, medians reported.
 fn writer_stall(root: &std::path::Path) {
-    const ROUNDS: usize = 3;
+    const ROUNDS: usize = 5;
     let modes = [Mode::None, Mode::Background, Mode::BackgroundFast, Mode::StopTheWorld];
     // Per mode, one value per round: p50, p99, p99.9, max, p99 / the round's baseline p99,
     // writes measured, snapshots, median save (ms), freeze median and max (µs), switch median
-    // and max (µs), chunks written during the save.
-    let mut table: Vec<[Vec<f64>; 13]> = modes.iter().map(|_| Default::default()).collect();
+    // and max (µs), chunks written during the save, p99 of the writes that cannot copy and its
+    // ratio to the baseline p99.
+    let mut table: Vec<[Vec<f64>; 15]> = modes.iter().map(|_| Default::default()).collect();
     for round in 0..ROUNDS {
         let mut baseline = f64::NAN;
         for (m, &mode) in modes.iter().enumerate() {
@@ -314,6 +330,7 @@ fn writer_stall(root: &std::path::Path) {
                 continue;
             }
             let [p50, p99, p999, max] = [0.50, 0.99, 0.999, 1.0].map(|p| micros(percentile(&mut samples, p)));
+            let later99 = if run.later.is_empty() { f64::NAN } else { micros(percentile(&mut run.later, 0.99)) };
             if mode == Mode::None {
                 baseline = p99;
             }
@@ -336,6 +353,8 @@ fn writer_stall(root: &std::path::Path) {
                 median_of(&run.finishes),
                 max_of(&run.finishes),
                 redirtied,
+                later99,
+                later99 / baseline,
             ];
             for (column, value) in table[m].iter_mut().zip(values) {
                 column.push(value);
@@ -352,16 +371,17 @@ fn writer_stall(root: &std::path::Path) {
         STALL_PACE.as_micros()
     );
     println!(
-        "| writes | measured | p50 | p99 | p99.9 | max | p99 / baseline p99 (same round) | snapshots | save (median) | freeze p50 / max | switch p50 / max | chunks written during the save |"
+        "| writes | measured | p50 | p99 | p99.9 | max | p99 / baseline p99 (same round) | snapshots | save (median) | freeze p50 / max | switch p50 / max | chunks written during the save | p99 of writes that cannot copy (not the first to their chunk since the freeze) / baseline |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (m, mode) in modes.iter().enumerate() {
-        let [p50, p99, p999, max, ratio, count, snapshots, save, b50, bmax, f50, fmax, redirtied] = &mut table[m];
+        let [p50, p99, p999, max, ratio, count, snapshots, save, b50, bmax, f50, fmax, redirtied, later99, later_ratio] =
+            &mut table[m];
         if p50.is_empty() {
             continue;
         }
         println!(
-            "| {} | {:.0} | {:.1} µs | {:.1} µs | {:.1} µs | {:.0} µs | {:.2}× | {:.0} | {:.0} ms | {:.0} / {:.0} µs | {:.0} / {:.0} µs | {:.0} |",
+            "| {} | {:.0} | {:.1} µs | {:.1} µs | {:.1} µs | {:.0} µs | {:.2}× | {:.0} | {:.0} ms | {:.0} / {:.0} µs | {:.0} / {:.0} µs | {:.0} | {:.1} µs / {:.2}× |",
             mode.label(),
             median(count),
             median(p50),
@@ -375,7 +395,9 @@ fn writer_stall(root: &std::path::Path) {
             median(bmax),
             median(f50),
             median(fmax),
-            median(redirtied)
+            median(redirtied),
+            median(later99),
+            median(later_ratio)
         );
     }
     copy_cost();

@@ -23,6 +23,7 @@
 //! versions of labs 1–4). All I/O goes through the [`distributed::vfs::FsRef`] you are given:
 //! never `std::fs`.
 
+mod codec;
 mod error;
 pub mod format;
 mod node;

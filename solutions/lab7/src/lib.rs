@@ -21,6 +21,7 @@
 //! It plugs into lab 4 through lab 4's own type parameters: `Replica<ChunkedKv, ChunkStore>`.
 //! All I/O goes through the [`distributed::vfs::FsRef`] it is given.
 
+mod codec;
 mod error;
 pub mod format;
 mod node;

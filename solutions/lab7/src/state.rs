@@ -8,6 +8,12 @@
 //! state at its index while writes go on, and the cost of a write during a snapshot is at most
 //! one copy of one chunk.
 //!
+//! That copy is of the chunk's tree, not of its records: each key is an `Arc<str>` and each
+//! value an `Arc<Vec<u8>>`, so copying a chunk allocates its tree's nodes and counts one more
+//! owner of every record, without allocating or copying a record's bytes. A write replaces a
+//! value's `Arc` (the frozen view keeps the old one), never the bytes behind it; the previous
+//! value a write returns is copied only if a frozen view still shares it.
+//!
 //! A chunk is **clean** when it carries a seal: the id of a chunk file that a durable manifest
 //! lists with exactly this content. Every write removes the seal (the chunk is **dirty**); only
 //! the store sets one, on the frozen view's chunk, once a manifest that lists it is durable. A
@@ -26,10 +32,13 @@ use crate::format::ChunkId;
 /// How many chunks [`ChunkedKv::new`] uses.
 pub const DEFAULT_CHUNKS: usize = 64;
 
+/// The records of one chunk. Keys and values are shared, so copying a chunk copies pointers.
+type Records = BTreeMap<Arc<str>, Arc<Vec<u8>>>;
+
 /// One chunk of the state: the keys that hash to it, and its seal.
 #[derive(Debug, Default)]
 struct Chunk {
-    map: BTreeMap<String, Vec<u8>>,
+    map: Records,
     seal: OnceLock<ChunkId>,
 }
 
@@ -42,7 +51,9 @@ impl Clone for Chunk {
 
 impl Chunk {
     fn encode(&self) -> Vec<u8> {
-        let pairs: Vec<(&String, &Vec<u8>)> = self.map.iter().collect();
+        // The same bytes as postcard of `(String, Vec<u8>)` pairs: a `str` and a byte slice
+        // encode as a `String` and a `Vec<u8>` do.
+        let pairs: Vec<(&str, &[u8])> = self.map.iter().map(|(key, value)| (&**key, value.as_slice())).collect();
         postcard::to_stdvec(&pairs).expect("encoding a chunk into a Vec cannot fail")
     }
 }
@@ -145,7 +156,7 @@ impl ChunkedKv {
 
     /// The value of `key`, if present.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
-        self.chunks[chunk_of(key, self.chunks.len())].map.get(key).map(Vec::as_slice)
+        self.chunks[chunk_of(key, self.chunks.len())].map.get(key).map(|value| value.as_slice())
     }
 
     /// The number of keys.
@@ -163,7 +174,7 @@ impl ChunkedKv {
         let mut pairs: Vec<(&str, &[u8])> = self
             .chunks
             .iter()
-            .flat_map(|chunk| chunk.map.iter().map(|(key, value)| (key.as_str(), value.as_slice())))
+            .flat_map(|chunk| chunk.map.iter().map(|(key, value)| (&**key, value.as_slice())))
             .collect();
         pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
         pairs.into_iter()
@@ -187,7 +198,7 @@ impl ChunkedKv {
 
     /// The map of chunk `k`, ready to be written: copied first if a frozen view shares it,
     /// and dirty from now on.
-    fn chunk_mut(&mut self, k: usize) -> &mut BTreeMap<String, Vec<u8>> {
+    fn chunk_mut(&mut self, k: usize) -> &mut Records {
         let chunk = Arc::make_mut(&mut self.chunks[k]);
         chunk.seal.take();
         &mut chunk.map
@@ -195,7 +206,14 @@ impl ChunkedKv {
 
     fn insert(&mut self, key: String, value: Vec<u8>) -> Option<Vec<u8>> {
         let k = chunk_of(&key, self.chunks.len());
-        self.chunk_mut(k).insert(key, value)
+        let records = self.chunk_mut(k);
+        let value = Arc::new(value);
+        // A key already present keeps its `Arc<str>`: only a new key is allocated.
+        let previous = match records.get_mut(key.as_str()) {
+            Some(slot) => std::mem::replace(slot, value),
+            None => return records.insert(Arc::from(key), value).map(unshare),
+        };
+        Some(unshare(previous))
     }
 
     fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
@@ -204,7 +222,7 @@ impl ChunkedKv {
             // Removing an absent key changes nothing: the chunk stays clean.
             return None;
         }
-        self.chunk_mut(k).remove(key)
+        self.chunk_mut(k).remove(key).map(unshare)
     }
 
     /// Runs one operation, exactly as lab 4's `KvStore` does.
@@ -259,10 +277,19 @@ impl ChunkedKv {
                     "chunk {k} refers to a stored chunk; only a full image restores (the store resolves references)"
                 )));
             };
-            chunks.push(Arc::new(Chunk { map: decode_chunk_content(bytes, k, count)?, seal: OnceLock::new() }));
+            let map = decode_chunk_content(bytes, k, count)?
+                .into_iter()
+                .map(|(key, value)| (Arc::from(key), Arc::new(value)))
+                .collect();
+            chunks.push(Arc::new(Chunk { map, seal: OnceLock::new() }));
         }
         Ok(ChunkedKv { chunks, log_time: image.log_time })
     }
+}
+
+/// A value taken out of a chunk: moved out if no frozen view shares it, copied if one does.
+fn unshare(value: Arc<Vec<u8>>) -> Vec<u8> {
+    Arc::try_unwrap(value).unwrap_or_else(|shared| shared.as_ref().clone())
 }
 
 /// The pairs of chunk `k` of `count` from its encoded content, refused unless canonical: keys
