@@ -46,7 +46,7 @@ fn written(seed: u64, index: u64) -> Entry {
         let term = 1 + i / 5;
         found = Some(Entry::new(i, term, payload(i, term, rng.in_range(8, 500) as usize)));
     }
-    found.expect("index >= 1")
+    found.expect("setup: index >= 1")
 }
 
 fn check_image(disk: &SimFs, acked: &[Entry], seed: u64) {

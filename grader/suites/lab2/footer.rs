@@ -4,10 +4,13 @@
 use distributed::invariant;
 use distributed::storage::Entry;
 use distributed::vfs::Vfs;
+use lab1::format::encode_record;
 use lab1::{SyncPolicy, Wal, WalOptions};
 use lab2::{Damage, DamageClass, Peer, PeerError, RecoveryMode, repair_from_peer, scan};
 
-use crate::{DIR, MODES, check_recovery, disk_with, log_entries, name, path, three_segments};
+use crate::{
+    DIR, MODES, check_recovery, disk_with, footer_bytes, log_entries, name, path, segment_bytes, three_segments,
+};
 
 #[test]
 fn a_footer_damaged_in_each_field_or_cut_away_is_reported_at_the_footer() {
@@ -16,7 +19,7 @@ fn a_footer_damaged_in_each_field_or_cut_away_is_reported_at_the_footer() {
     {
         for byte in bytes {
             let mut files = three_segments();
-            files.get_mut(&name(4)).unwrap()[byte] ^= 0x10;
+            files.get_mut(&name(4)).expect("setup: segment 4")[byte] ^= 0x10;
             let (sim, fs) = disk_with(&files);
             let report = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}"));
             let ok = match report.damage.as_slice() {
@@ -39,7 +42,7 @@ fn a_footer_damaged_in_each_field_or_cut_away_is_reported_at_the_footer() {
     // The footer cut away, with or without the last record.
     for (len, consistent) in [(144usize, 6u64), (104, 5)] {
         let mut files = three_segments();
-        files.get_mut(&name(4)).unwrap().truncate(len);
+        files.get_mut(&name(4)).expect("setup: segment 4").truncate(len);
         let (_, fs) = disk_with(&files);
         let report = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}"));
         invariant!(
@@ -61,7 +64,7 @@ fn damage_anywhere_in_a_sealed_last_segment_is_corruption_never_a_torn_tail() {
     files.remove(&name(7));
     for byte in 24..144 {
         let mut damaged = files.clone();
-        damaged.get_mut(&name(4)).unwrap()[byte] ^= 0x04;
+        damaged.get_mut(&name(4)).expect("setup: segment 4")[byte] ^= 0x04;
         let (sim, fs) = disk_with(&damaged);
         let report = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}"));
         invariant!(
@@ -91,7 +94,7 @@ fn a_repair_rewrites_sealed_segments_with_their_footers() {
     // with the cut), sets 7 aside, and appends 5-9 from the peer through lab 1, whose rollovers
     // seal every segment but the last again.
     let mut files = three_segments();
-    files.get_mut(&name(4)).unwrap()[64 + 30] ^= 1;
+    files.get_mut(&name(4)).expect("setup: segment 4")[64 + 30] ^= 1;
     let (sim, fs) = disk_with(&files);
     let report = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}"));
     let options = WalOptions { sync: SyncPolicy::EveryAppend, segment_size: 144 };
@@ -99,11 +102,15 @@ fn a_repair_rewrites_sealed_segments_with_their_footers() {
         .unwrap_or_else(|e| distributed::fail!("durability", "repair from an honest peer failed: {e}"));
     let after = scan(&fs, DIR).unwrap_or_else(|e| distributed::fail!("checksum", "scan failed: {e}"));
     invariant!("checksum", after.is_clean(), "after the repair the log still has damage: {after}");
-    let mut names: Vec<String> =
-        sim.read_dir(std::path::Path::new(DIR)).unwrap().into_iter().filter(|n| n.ends_with(".wal")).collect();
+    let mut names: Vec<String> = sim
+        .read_dir(std::path::Path::new(DIR))
+        .expect("setup: list the directory")
+        .into_iter()
+        .filter(|n| n.ends_with(".wal"))
+        .collect();
     names.sort();
     for sealed in &names[..names.len() - 1] {
-        let bytes = sim.contents(path(sealed)).unwrap();
+        let bytes = distributed::invariant_ok!("checksum", sim.contents(path(sealed)), "{sealed} reads back");
         let at = bytes.len().saturating_sub(20);
         let footer = &bytes[at..];
         invariant!(
@@ -119,4 +126,80 @@ fn a_repair_rewrites_sealed_segments_with_their_footers() {
         .unwrap_or_else(|e| distributed::fail!("durability", "lab 1 cannot open the repaired log: {e}"));
     let held = wal.entries(1, 10).unwrap_or_else(|e| distributed::fail!("durability", "reading 1-9 failed: {e}"));
     invariant!("durability", held == log_entries(), "after the repair the log does not hold entries 1-9 as written");
+}
+
+#[test]
+fn a_footer_at_the_end_of_the_last_segment_seals_it_only_if_it_could_be_its_own() {
+    let entries = log_entries();
+    let seven = name(7);
+    // Segment 7 sealed after one record, by a crash before its successor was created: a flipped
+    // bit in entry 7 is corruption in a sealed segment, never a torn tail.
+    let mut files = three_segments();
+    let mut bytes = segment_bytes(7, &entries[6..7]);
+    bytes.extend(footer_bytes(&bytes.clone(), 7));
+    bytes[24 + 30] ^= 1;
+    files.insert(seven.clone(), bytes);
+    let (_, fs) = disk_with(&files);
+    let report = distributed::invariant_ok!("checksum", scan(&fs, DIR), "scan(..)");
+    invariant!(
+        "checksum",
+        matches!(report.damage.as_slice(), [Damage::Corrupt { file, offset: 24, index: 7, .. }] if *file == seven),
+        "{seven} ends with its own footer (last index 7) after one damaged record: expected Corrupt at 24, found \
+         {report}"
+    );
+    // Segment 7 holds entries 7-9 and a torn record, and its file ends with the footer of
+    // another segment, left in a recycled file: it names last index 40, which 204 bytes
+    // starting at index 7 cannot hold. It does not seal segment 7, whose tail is torn.
+    let mut files = three_segments();
+    let mut bytes = segment_bytes(7, &entries[6..9]);
+    let mut torn = encode_record(7, &Entry::new(10, 3, vec![0x5A; 16]));
+    torn[30] ^= 1;
+    bytes.extend(torn);
+    bytes.extend(footer_bytes(b"the bytes of another segment", 40));
+    let file_len = bytes.len() as u64;
+    files.insert(seven.clone(), bytes);
+    let (_, fs) = disk_with(&files);
+    let report = distributed::invariant_ok!("checksum", scan(&fs, DIR), "scan(..)");
+    invariant!(
+        "torn-tail",
+        matches!(
+            report.damage.as_slice(),
+            [Damage::TornTail { file, offset: 144, bytes, .. }] if *file == seven && *bytes == file_len - 144
+        ),
+        "{seven} ends with a footer naming last index 40, another segment's: expected a TornTail at 144 of {} \
+         bytes, found {report}",
+        file_len - 144
+    );
+    // Segment 7 sealed by its own footer, entries 7-16 in 1024-byte records, the page
+    // 4096..8192 zeroed: the shape of lost pages, but a sealed segment was synced whole, so
+    // it is corruption where entry 10 should be (at 3096), not lost pages.
+    let mut files = three_segments();
+    let big: Vec<Entry> = (7..=16).map(|i| Entry::new(i, 3, vec![i as u8; 1000])).collect();
+    let mut bytes = segment_bytes(7, &big);
+    bytes.extend(footer_bytes(&bytes.clone(), 16));
+    bytes[4096..8192].fill(0);
+    files.insert(seven.clone(), bytes);
+    let (_, fs) = disk_with(&files);
+    let report = distributed::invariant_ok!("checksum", scan(&fs, DIR), "scan(..)");
+    invariant!(
+        "checksum",
+        matches!(report.damage.as_slice(), [Damage::Corrupt { file, offset: 3096, index: 10, .. }] if *file == seven),
+        "a zeroed page in {seven}, sealed by its own footer: expected Corrupt at 3096 where entry 10 should be, \
+         found {report}"
+    );
+    // Segment 7 unsealed, its footer cut short by a crash while it was written (10 of its 20
+    // bytes): a torn tail from the footer's offset to the end of the file.
+    let mut files = three_segments();
+    let mut bytes = segment_bytes(7, &entries[6..9]);
+    let footer = footer_bytes(&bytes.clone(), 9);
+    bytes.extend_from_slice(&footer[..10]);
+    files.insert(seven.clone(), bytes);
+    let (_, fs) = disk_with(&files);
+    let report = distributed::invariant_ok!("torn-tail", scan(&fs, DIR), "scan(..)");
+    invariant!(
+        "torn-tail",
+        matches!(report.damage.as_slice(), [Damage::TornTail { file, offset: 144, bytes: 10, .. }] if *file == seven),
+        "the first 10 bytes of a footer end the unsealed {seven}: expected a TornTail at 144 of 10 bytes, found \
+         {report}"
+    );
 }

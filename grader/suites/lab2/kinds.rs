@@ -43,14 +43,14 @@ fn zeros_with_anything_after_them_are_damage() {
         [(4, 64, 40, "corrupt"), (7, 24, 40, "corrupt"), (7, 104, 40 + 300, "torn")];
     for (first, offset, len, kind) in cases {
         let mut files = three_segments();
-        let bytes = files.get_mut(&name(first)).unwrap();
+        let bytes = files.get_mut(&name(first)).expect("setup: a segment");
         bytes.resize(bytes.len().max(offset as usize + len), 0);
         bytes[offset as usize..offset as usize + len].fill(0);
         if kind == "torn" {
-            *bytes.last_mut().unwrap() = 1;
+            *bytes.last_mut().expect("setup: a byte") = 1;
         }
         let (_, fs) = disk_with(&files);
-        let report = scan(&fs, DIR).unwrap();
+        let report = distributed::invariant_ok!("checksum", scan(&fs, DIR), "scan(..)");
         let ok = match (kind, report.damage.as_slice()) {
             ("corrupt", [Damage::Corrupt { offset: at, .. }]) => *at == offset,
             ("torn", [Damage::TornTail { offset: at, .. }]) => *at == offset,
@@ -134,5 +134,67 @@ fn a_header_naming_another_segment_is_bad() {
         "a header saying 4 in a file named 7: expected BadHeader, found {report}"
     );
     invariant!("on-disk-format", report.last_consistent_index == 6, "consistent up to 6: {report}");
-    distributed::invariant!("on-disk-format", !fs.exists(&path(&name(7))).unwrap(), "the misnamed file is set aside");
+    let misnamed_left = fs.exists(&path(&name(7))).expect("setup: look the file up");
+    distributed::invariant!("on-disk-format", !misnamed_left, "the misnamed file is set aside");
+}
+
+#[test]
+fn after_bad_bytes_only_a_record_with_the_next_index_or_later_and_no_lower_term_continues_the_log() {
+    // Segment 7 holds entries 7-9 (entry 9 of term 3), then a record of entry 10 whose data a
+    // flipped bit broke (144..184), then one record with a valid checksum of segment 7, the last
+    // bytes of the file: a leftover of an earlier life of the file, or the log going on.
+    let entries = log_entries();
+    let mut broken_ten = encode_record(7, &Entry::new(10, 3, vec![0x5A; 16]));
+    broken_ten[30] ^= 1;
+    let most = lab1::format::MAX_ENTRY_DATA;
+    let cases: [(&str, Entry, bool); 5] = [
+        ("entry 8 of term 3, before the missing 10", Entry::new(8, 3, b"old 8".to_vec()), false),
+        ("entry 11 of term 2, below entry 9's term 3", Entry::new(11, 2, b"old 11".to_vec()), false),
+        ("entry 11 of term 3", Entry::new(11, 3, b"new 11".to_vec()), true),
+        ("entry 10 of term 3 with no data", Entry::new(10, 3, Vec::new()), true),
+        ("entry 10 of term 3 with the most data a record holds", Entry::new(10, 3, vec![0x33; most]), true),
+    ];
+    for (what, after, goes_on) in cases {
+        let mut files = three_segments();
+        let mut seven = segment_bytes(7, &entries[6..9]);
+        seven.extend_from_slice(&broken_ten);
+        seven.extend(encode_record(7, &after));
+        let file_len = seven.len() as u64;
+        files.insert(name(7), seven);
+        let (_, fs) = disk_with(&files);
+        let report = distributed::invariant_ok!("torn-tail", scan(&fs, DIR), "{what}: scan(..)");
+        let seven = name(7);
+        if goes_on {
+            invariant!(
+                "checksum",
+                matches!(report.damage.as_slice(), [Damage::Corrupt { file, offset: 144, index: 10, .. }] if *file == seven),
+                "bad bytes at 144 of {seven}, then {what}: the log goes on after them, expected one Corrupt at 144 \
+                 where entry 10 should be, found {report}"
+            );
+            distributed::invariant_eq!(
+                "checksum",
+                (report.last_consistent_index, report.last_seen_index),
+                (9, after.index),
+                "{what}: consistent up to 9, seen up to {}",
+                after.index
+            );
+        } else {
+            invariant!(
+                "torn-tail",
+                matches!(
+                    report.damage.as_slice(),
+                    [Damage::TornTail { file, offset: 144, bytes, .. }] if *file == seven && *bytes == file_len - 144
+                ),
+                "bad bytes at 144 of {seven}, then {what}: that record does not continue the log, expected one \
+                 TornTail at 144 of {} bytes, found {report}",
+                file_len - 144
+            );
+            distributed::invariant_eq!(
+                "torn-tail",
+                (report.last_consistent_index, report.last_seen_index),
+                (9, 9),
+                "{what}: nothing of the log is known past entry 9"
+            );
+        }
+    }
 }

@@ -100,13 +100,13 @@ pub fn three_segments() -> Files {
 pub fn disk_with(files: &Files) -> (SimFs, FsRef) {
     let sim = SimFs::new(distributed::rng::lab_seed(1));
     let fs: FsRef = Arc::new(sim.clone());
-    fs.create_dir_all(Path::new(DIR)).unwrap();
+    fs.create_dir_all(Path::new(DIR)).expect("setup: create the log directory");
     for (file, bytes) in files {
-        let handle = fs.open(&path(file), OpenMode::Create).unwrap();
-        handle.write_all_at(0, bytes).unwrap();
-        handle.sync_data().unwrap();
+        let handle = fs.open(&path(file), OpenMode::Create).expect("setup: create a file");
+        handle.write_all_at(0, bytes).expect("setup: write a file");
+        handle.sync_data().expect("setup: sync a file");
     }
-    fs.sync_dir(Path::new(DIR)).unwrap();
+    fs.sync_dir(Path::new(DIR)).expect("setup: sync the log directory");
     (sim, fs)
 }
 
@@ -202,7 +202,7 @@ pub fn check_recovery_with(
                 );
             }
             drop(wal);
-            let after = scan(fs, DIR).expect("scan after recover");
+            let after = distributed::invariant_ok!("torn-tail", scan(fs, DIR), "{context}: scan after recover");
             invariant!("torn-tail", after.is_clean(), "{context}: after recover the log still has damage:\n{after}");
             report
         }

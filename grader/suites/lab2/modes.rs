@@ -22,8 +22,12 @@ fn damaged_logs() -> Vec<(&'static str, Files, Option<DamageClass>)> {
     };
     vec![
         ("clean", clean.clone(), None),
-        ("zero tail", with(&|f| f.get_mut(&name(7)).unwrap().extend([0; 99])), Some(DamageClass::Benign)),
-        ("torn tail", with(&|f| f.get_mut(&name(7)).unwrap().truncate(130)), Some(DamageClass::Tail)),
+        (
+            "zero tail",
+            with(&|f| f.get_mut(&name(7)).expect("setup: segment 7").extend([0; 99])),
+            Some(DamageClass::Benign),
+        ),
+        ("torn tail", with(&|f| f.get_mut(&name(7)).expect("setup: segment 7").truncate(130)), Some(DamageClass::Tail)),
         (
             "unfinished segment",
             with(&|f| {
@@ -31,9 +35,21 @@ fn damaged_logs() -> Vec<(&'static str, Files, Option<DamageClass>)> {
             }),
             Some(DamageClass::Tail),
         ),
-        ("corrupt sealed record", with(&|f| f.get_mut(&name(4)).unwrap()[90] ^= 4), Some(DamageClass::Corruption)),
-        ("corrupt record mid-segment", with(&|f| f.get_mut(&name(7)).unwrap()[30] ^= 4), Some(DamageClass::Corruption)),
-        ("bad header", with(&|f| f.get_mut(&name(4)).unwrap()[2] ^= 1), Some(DamageClass::Corruption)),
+        (
+            "corrupt sealed record",
+            with(&|f| f.get_mut(&name(4)).expect("setup: segment 4")[90] ^= 4),
+            Some(DamageClass::Corruption),
+        ),
+        (
+            "corrupt record mid-segment",
+            with(&|f| f.get_mut(&name(7)).expect("setup: segment 7")[30] ^= 4),
+            Some(DamageClass::Corruption),
+        ),
+        (
+            "bad header",
+            with(&|f| f.get_mut(&name(4)).expect("setup: segment 4")[2] ^= 1),
+            Some(DamageClass::Corruption),
+        ),
         (
             "missing segment",
             with(&|f| {
@@ -55,7 +71,9 @@ fn the_decision_table_holds_for_every_kind_of_damage() {
                 report.worst() == class,
                 "{kind}: expected worst damage {class:?}, found:\n{report}"
             );
-            let recovered = scan(&fs, DIR).unwrap().is_clean();
+            let recovered =
+                distributed::invariant_ok!("checksum", scan(&fs, DIR), "{kind}, {mode:?}: scan after recover")
+                    .is_clean();
             invariant!(
                 "checksum",
                 recovered == allows(mode, class) || class.is_none_or(|c| c == DamageClass::Benign),
@@ -91,7 +109,11 @@ fn every_cut_is_kept_and_survives_a_power_cut() {
                 Action::SetAside { file, kept } => (file, 0, kept),
                 _ => continue,
             };
-            let copy = after.durable_contents(path(kept)).unwrap();
+            let copy = distributed::invariant_ok!(
+                "durability",
+                after.durable_contents(path(kept)),
+                "{kind}: {kept} after a power cut"
+            );
             invariant!(
                 "durability",
                 copy.as_deref() == Some(&before[&path(file)][offset..]),
@@ -104,26 +126,36 @@ fn every_cut_is_kept_and_survives_a_power_cut() {
 #[test]
 fn a_second_recovery_never_overwrites_the_first_copy() {
     let mut files = three_segments();
-    files.get_mut(&name(7)).unwrap().truncate(130);
+    files.get_mut(&name(7)).expect("setup: segment 7").truncate(130);
     let (sim, fs) = disk_with(&files);
-    recover(&fs, DIR, RecoveryMode::default()).unwrap();
-    let first_copy = sim.contents(path(&format!("{}.broken", name(7)))).unwrap();
-    // Another torn write at the same place.
-    let handle = fs.open(&path(&name(7)), OpenMode::ReadWrite).unwrap();
-    handle.write_all_at(64, b"\x20\x00\x00\x00garbage").unwrap();
-    handle.sync_data().unwrap();
-    let recovery = recover(&fs, DIR, RecoveryMode::default()).unwrap();
-    invariant!(
-        "durability",
-        matches!(recovery.actions.as_slice(), [Action::Cut { kept, .. }] if *kept != format!("{}.broken", name(7))),
-        "the second cut must be kept under a new name: {:?}",
-        recovery.actions
-    );
-    invariant!(
-        "durability",
-        sim.contents(path(&format!("{}.broken", name(7)))).unwrap() == first_copy,
-        "the first recovery's copy was overwritten"
-    );
+    distributed::invariant_ok!("durability", recover(&fs, DIR, RecoveryMode::default()), "the first recovery");
+    let mut copies = Vec::new();
+    let first = format!("{}.broken", name(7));
+    copies.push((first.clone(), distributed::invariant_ok!("durability", sim.contents(path(&first)), "{first}")));
+    // Another torn write at the same place, then one further back: each cut is kept under the
+    // next free name, `.broken.2`, then `.broken.3`, and no earlier copy changes.
+    for (at, suffix) in [(64, 2), (24, 3)] {
+        let handle = fs.open(&path(&name(7)), OpenMode::ReadWrite).expect("setup: open segment 7");
+        handle.write_all_at(at, b"\x20\x00\x00\x00garbage").expect("setup: write a torn record");
+        handle.sync_data().expect("setup: sync segment 7");
+        let recovery =
+            distributed::invariant_ok!("durability", recover(&fs, DIR, RecoveryMode::default()), "recovery {suffix}");
+        let kept = format!("{}.broken.{suffix}", name(7));
+        invariant!(
+            "durability",
+            matches!(recovery.actions.as_slice(), [Action::Cut { offset, kept: named, .. }] if *named == kept && *offset == at),
+            "the cut at {at} must be kept as {kept}, the next free name: {:?}",
+            recovery.actions
+        );
+        for (name, bytes) in &copies {
+            invariant!(
+                "durability",
+                sim.contents(path(name)).ok().as_ref() == Some(bytes),
+                "an earlier recovery's copy {name} was overwritten"
+            );
+        }
+        copies.push((kept.clone(), distributed::invariant_ok!("durability", sim.contents(path(&kept)), "{kept}")));
+    }
 }
 
 #[test]

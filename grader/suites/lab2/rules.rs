@@ -20,7 +20,7 @@ use crate::{DIR, disk_with, log_entries, name, three_segments};
 /// left a `.broken` copy beside the segments.
 fn damaged_with_an_earlier_copy() -> (distributed::vfs::SimFs, distributed::vfs::FsRef) {
     let mut files = three_segments();
-    files.get_mut(&name(4)).unwrap()[70] ^= 1;
+    files.get_mut(&name(4)).expect("setup: segment 4")[70] ^= 1;
     files.insert(format!("{}.broken", name(7)), b"bytes an earlier recovery cut".to_vec());
     disk_with(&files)
 }
@@ -29,14 +29,14 @@ fn damaged_with_an_earlier_copy() -> (distributed::vfs::SimFs, distributed::vfs:
 fn a_refused_recovery_leaves_the_directory_byte_identical() {
     for mode in [RecoveryMode::TolerateTailCorruption, RecoveryMode::AbsoluteConsistency] {
         let (_, fs) = damaged_with_an_earlier_copy();
-        let before = DirSnapshot::take(fs.as_ref(), DIR).unwrap();
+        let before = DirSnapshot::take(fs.as_ref(), DIR).expect("setup: snapshot the directory");
         let result = recover(&fs, DIR, mode);
         invariant!(
             "checksum",
             matches!(result, Err(RepairError::Refused { .. })),
             "{mode:?} must refuse corruption in a sealed segment, got {result:?}"
         );
-        let changes = before.differences(&DirSnapshot::take(fs.as_ref(), DIR).unwrap());
+        let changes = before.differences(&DirSnapshot::take(fs.as_ref(), DIR).expect("setup: snapshot the directory"));
         invariant!("checksum", changes.is_empty(), "{mode:?} refused, but the directory changed: {changes:?}");
     }
 }
@@ -102,11 +102,11 @@ fn every_peer_answer_is_checked_before_anything_changes() {
     ];
     for (what, answer) in liars {
         let (_, fs) = damaged_with_an_earlier_copy();
-        let report = scan(&fs, DIR).unwrap();
-        let before = DirSnapshot::take(fs.as_ref(), DIR).unwrap();
+        let report = distributed::invariant_ok!("matching", scan(&fs, DIR), "scan(..)");
+        let before = DirSnapshot::take(fs.as_ref(), DIR).expect("setup: snapshot the directory");
         let result = repair_from_peer(&fs, DIR, &report, &Liar(answer), WalOptions::default());
         invariant!("matching", result.is_err(), "a peer that {what} was accepted: {result:?}");
-        let changes = before.differences(&DirSnapshot::take(fs.as_ref(), DIR).unwrap());
+        let changes = before.differences(&DirSnapshot::take(fs.as_ref(), DIR).expect("setup: snapshot the directory"));
         invariant!(
             "matching",
             changes.is_empty(),
@@ -127,7 +127,7 @@ proptest! {
     ) {
         let mut files = three_segments();
         let target = name([1, 4, 7][file]);
-        let bytes = files.get_mut(&target).unwrap();
+        let bytes = files.get_mut(&target).expect("setup: the target segment");
         for (at, value) in &edits {
             let at = at.index(bytes.len());
             bytes[at] = *value;

@@ -111,18 +111,18 @@ fn path(name: &str) -> PathBuf {
 /// A disk holding the three segments, synced.
 fn three_segments() -> (SimFs, FsRef) {
     let (sim, fs) = sim_disk(lab_seed(1));
-    fs.create_dir_all(Path::new(DIR)).unwrap();
+    fs.create_dir_all(Path::new(DIR)).expect("setup: create the log directory");
     for (name, first) in [(SEG1, 1), (SEG4, 4), (SEG7, 7)] {
-        let file = fs.open(&path(name), OpenMode::Create).unwrap();
-        file.write_all_at(0, &log_file(first)).unwrap();
-        file.sync_data().unwrap();
+        let file = fs.open(&path(name), OpenMode::Create).expect("setup: create a segment");
+        file.write_all_at(0, &log_file(first)).expect("setup: write a segment");
+        file.sync_data().expect("setup: sync a segment");
     }
-    fs.sync_dir(Path::new(DIR)).unwrap();
+    fs.sync_dir(Path::new(DIR)).expect("setup: sync the log directory");
     (sim, fs)
 }
 
 fn flip(sim: &SimFs, name: &str, byte: u64) {
-    sim.flip_bit(path(name), byte * 8 + 3).unwrap();
+    sim.flip_bit(path(name), byte * 8 + 3).expect("setup: flip a bit");
 }
 
 fn scan_ok(fs: &FsRef) -> LogReport {
@@ -147,11 +147,12 @@ mod verify {
     #[test]
     fn a_clean_log_is_reported_clean_segment_by_segment() {
         let (_, fs) = three_segments();
-        let other = fs.open(&path("00000000000000000001.wal.broken"), OpenMode::Create).unwrap();
-        other.write_all_at(0, b"not a segment").unwrap();
+        let other = fs.open(&path("00000000000000000001.wal.broken"), OpenMode::Create).expect("setup: create a file");
+        other.write_all_at(0, b"not a segment").expect("setup: write a file");
         let report = scan_ok(&fs);
         invariant!("checksum", report.damage.is_empty(), "a clean log has no damage, found {:?}", report.damage);
         distributed::invariant!("on-disk-format", report.is_clean(), "expected report.is_clean()");
+        distributed::invariant_eq!("on-disk-format", report.lost(), None, "nothing is lost in a clean log");
         distributed::invariant_eq!(
             "on-disk-format",
             (report.first_index, report.last_consistent_index, report.last_seen_index),
@@ -179,12 +180,16 @@ mod verify {
             report.segments[0].log_start && !seg4.log_start,
             "only segment 1 is flagged",
         );
-        let empty = scan(&fs, "no-such-dir").expect("a missing directory is an empty log");
+        let empty = distributed::invariant_ok!(
+            "on-disk-format",
+            scan(&fs, "no-such-dir"),
+            "a missing directory is an empty log"
+        );
         distributed::invariant_eq!(
             "on-disk-format",
-            (empty.segments.len(), empty.first_index, empty.last_consistent_index),
-            (0, 1, 0),
-            "(empty.segments.len(), empty.first_index, empty.last_consistent_index)",
+            (empty.segments.len(), empty.first_index, empty.last_consistent_index, empty.last_seen_index),
+            (0, 1, 0, 0),
+            "(empty.segments.len(), empty.first_index, empty.last_consistent_index, empty.last_seen_index)",
         );
     }
 
@@ -223,7 +228,7 @@ mod verify {
         distributed::invariant_eq!("checksum", report.last_consistent_index, 3, "report.last_consistent_index");
 
         let (_, fs) = three_segments();
-        fs.remove_file(&path(SEG4)).unwrap();
+        fs.remove_file(&path(SEG4)).expect("setup: remove segment 4");
         let report = scan_ok(&fs);
         invariant!(
             "ordered-recovery",
@@ -246,7 +251,7 @@ mod classify {
     #[test]
     fn a_last_record_cut_short_is_a_torn_tail() {
         let (sim, fs) = three_segments();
-        sim.truncate_durable(path(SEG7), 134).unwrap(); // entry 9 loses its last 10 bytes
+        sim.truncate_durable(path(SEG7), 134).expect("setup: cut segment 7"); // entry 9 loses its last 10 bytes
         let report = scan_ok(&fs);
         match report.damage.as_slice() {
             [Damage::TornTail { file, offset: 104, bytes: 30, .. }] if file == SEG7 => {}
@@ -284,7 +289,7 @@ mod classify {
         // Segment 4 lost its footer: every record is valid, but a segment with a successor
         // ends with one.
         let (sim, fs) = three_segments();
-        sim.truncate_durable(path(SEG4), 144).unwrap();
+        sim.truncate_durable(path(SEG4), 144).expect("setup: cut segment 4");
         let report = scan_ok(&fs);
         invariant!(
             "checksum",
@@ -309,7 +314,7 @@ mod classify {
         // it: intact, it is clean; a flipped bit in its last record is corruption, never a
         // torn tail, because the segment was complete and synced when it was sealed.
         let (sim, fs) = three_segments();
-        fs.remove_file(&path(SEG7)).unwrap();
+        fs.remove_file(&path(SEG7)).expect("setup: remove segment 7");
         let report = scan_ok(&fs);
         invariant!("checksum", report.is_clean(), "a sealed last segment is clean: found {:?}", report.damage);
         flip(&sim, SEG4, 104 + 30);
@@ -336,16 +341,16 @@ mod classify {
             seven.extend(record(7, &big(i)));
         }
         seven[4096..8192].fill(0);
-        sim.overwrite(path(SEG7), 0, &seven).unwrap();
+        sim.overwrite(path(SEG7), 0, &seven).expect("setup: write segment 7");
         let report = scan_ok(&fs);
         invariant!(
             "torn-tail",
             matches!(
                 report.damage.as_slice(),
-                [Damage::LostPages { file, offset: 3096, resumed: 8216, .. }] if file == SEG7
+                [Damage::LostPages { file, offset: 3096, resumed: 8216, bytes: 5120 }] if file == SEG7
             ),
             "a zeroed page before valid records in the last segment: expected LostPages at 3096, valid again \
-             at 8216, found {:?}",
+             at 8216 (5120 bytes), found {:?}",
             report.damage
         );
         distributed::invariant_eq!("torn-tail", report.worst(), Some(DamageClass::Tail), "report.worst()");
@@ -364,7 +369,7 @@ mod classify {
     #[test]
     fn zeros_end_the_log_only_when_nothing_but_zeros_follows() {
         let (sim, fs) = three_segments();
-        sim.overwrite(path(SEG7), 144, &[0; 600]).unwrap(); // a preallocated tail
+        sim.overwrite(path(SEG7), 144, &[0; 600]).expect("setup: append zeros"); // a preallocated tail
         let report = scan_ok(&fs);
         invariant!(
             "torn-tail",
@@ -376,7 +381,7 @@ mod classify {
         distributed::invariant_eq!("torn-tail", report.last_consistent_index, 9, "report.last_consistent_index");
 
         let (sim, fs) = three_segments();
-        sim.overwrite(path(SEG7), 64, &[0; 40]).unwrap(); // entry 8 zeroed, entry 9 intact after it
+        sim.overwrite(path(SEG7), 64, &[0; 40]).expect("setup: zero entry 8"); // entry 8 zeroed, entry 9 intact after it
         let report = scan_ok(&fs);
         invariant!(
             "checksum",
@@ -390,7 +395,8 @@ mod classify {
     fn a_stale_record_with_a_valid_checksum_is_rejected_by_index_and_term() {
         // A record of segment 7 holding an index the log already has: a leftover.
         let (sim, fs) = three_segments();
-        sim.overwrite(path(SEG7), 144, &record(7, &Entry::new(5, 2, b"old".to_vec()))).unwrap();
+        sim.overwrite(path(SEG7), 144, &record(7, &Entry::new(5, 2, b"old".to_vec())))
+            .expect("setup: write a stale record");
         let report = scan_ok(&fs);
         invariant!(
             "ordered-recovery",
@@ -400,7 +406,8 @@ mod classify {
         );
         // The next index, but a term lower than entry 9's.
         let (sim, fs) = three_segments();
-        sim.overwrite(path(SEG7), 144, &record(7, &Entry::new(10, 1, b"old".to_vec()))).unwrap();
+        sim.overwrite(path(SEG7), 144, &record(7, &Entry::new(10, 1, b"old".to_vec())))
+            .expect("setup: write a stale record");
         let report = scan_ok(&fs);
         invariant!(
             "append-only",
@@ -410,7 +417,8 @@ mod classify {
         );
         // A record of segment 1 copied after entry 9: its checksum is salted with 1, not 7.
         let (sim, fs) = three_segments();
-        sim.overwrite(path(SEG7), 144, &record(1, &Entry::new(10, 3, b"moved".to_vec()))).unwrap();
+        sim.overwrite(path(SEG7), 144, &record(1, &Entry::new(10, 3, b"moved".to_vec())))
+            .expect("setup: write a moved record");
         let report = scan_ok(&fs);
         invariant!(
             "checksum",
@@ -521,10 +529,13 @@ mod recover {
     #[test]
     fn the_default_mode_cuts_a_torn_tail_and_keeps_a_copy_of_the_cut_bytes() {
         let (sim, fs) = three_segments();
-        sim.truncate_durable(path(SEG7), 130).unwrap();
-        let cut_bytes = sim.contents(path(SEG7)).unwrap()[104..].to_vec();
-        let recovery =
-            recover(&fs, DIR, RecoveryMode::default()).expect("[torn-tail] the default mode cuts a torn tail");
+        sim.truncate_durable(path(SEG7), 130).expect("setup: cut segment 7");
+        let cut_bytes = sim.contents(path(SEG7)).expect("setup: read segment 7")[104..].to_vec();
+        let recovery = distributed::invariant_ok!(
+            "torn-tail",
+            recover(&fs, DIR, RecoveryMode::default()),
+            "the default mode cuts a torn tail"
+        );
         let kept = format!("{SEG7}.broken");
         distributed::invariant_eq!(
             "torn-tail",
@@ -540,13 +551,17 @@ mod recover {
         );
         distributed::invariant_eq!(
             "torn-tail",
-            sim.contents(path(SEG7)).unwrap().len(),
+            distributed::invariant_ok!("torn-tail", sim.contents(path(SEG7)), "{SEG7} is kept").len(),
             104,
             "the segment ends after entry 8",
         );
         assert_holds_prefix(&fs, 8);
-        let wal = Wal::open(Arc::clone(&fs), DIR, WalOptions::default()).unwrap();
-        wal.append(&[entry(9)]).expect("[torn-tail] the next append works");
+        let wal = distributed::invariant_ok!(
+            "torn-tail",
+            Wal::open(Arc::clone(&fs), DIR, WalOptions::default()),
+            "lab 1 opens the recovered log"
+        );
+        distributed::invariant_ok!("torn-tail", wal.append(&[entry(9)]), "the next append works");
     }
 
     #[test]
@@ -580,7 +595,7 @@ mod recover {
     #[test]
     fn absolute_consistency_refuses_even_a_torn_tail_but_accepts_zeros() {
         let (sim, fs) = three_segments();
-        sim.truncate_durable(path(SEG7), 130).unwrap();
+        sim.truncate_durable(path(SEG7), 130).expect("setup: cut segment 7");
         let before = sim.listing();
         let result = recover(&fs, DIR, RecoveryMode::AbsoluteConsistency);
         invariant!(
@@ -591,8 +606,12 @@ mod recover {
         distributed::invariant_eq!("torn-tail", sim.listing(), before, "a refused recovery changed the disk");
 
         let (sim, fs) = three_segments();
-        sim.overwrite(path(SEG7), 144, &[0; 100]).unwrap();
-        let recovery = recover(&fs, DIR, RecoveryMode::AbsoluteConsistency).expect("zeros are a clean end");
+        sim.overwrite(path(SEG7), 144, &[0; 100]).expect("setup: append zeros");
+        let recovery = distributed::invariant_ok!(
+            "torn-tail",
+            recover(&fs, DIR, RecoveryMode::AbsoluteConsistency),
+            "zeros are a clean end"
+        );
         distributed::invariant_eq!(
             "torn-tail",
             recovery.actions,
@@ -605,9 +624,13 @@ mod recover {
     #[test]
     fn tolerate_any_keeps_the_longest_valid_prefix_and_sets_the_rest_aside() {
         let (sim, fs) = three_segments();
-        let seg7 = sim.contents(path(SEG7)).unwrap();
+        let seg7 = sim.contents(path(SEG7)).expect("setup: read segment 7");
         flip(&sim, SEG4, 64 + 4); // the checksum of entry 5
-        let recovery = recover(&fs, DIR, RecoveryMode::TolerateAnyCorruption).expect("TolerateAny always recovers");
+        let recovery = distributed::invariant_ok!(
+            "ordered-recovery",
+            recover(&fs, DIR, RecoveryMode::TolerateAnyCorruption),
+            "TolerateAny always recovers"
+        );
         distributed::invariant_eq!("durability", recovery.report.lost(), Some(5..=9), "the report says what is lost");
         distributed::invariant_eq!("ordered-recovery", recovery.last_index, 4, "the log is cut back to entry 4");
         distributed::invariant_eq!(
@@ -621,7 +644,11 @@ mod recover {
         );
         distributed::invariant_eq!(
             "ordered-recovery",
-            sim.contents(path(&format!("{SEG7}.broken"))).unwrap(),
+            distributed::invariant_ok!(
+                "ordered-recovery",
+                sim.contents(path(&format!("{SEG7}.broken"))),
+                "the set-aside copy exists"
+            ),
             seg7,
             "the set-aside segment is intact",
         );
