@@ -89,6 +89,8 @@ pub struct Wal {
     options: WalOptions,
     state: Mutex<State>,
     commit: Mutex<Commit>,
+    /// Signalled when the durable watermark moves or the log fails.
+    durable: Condvar,
     /// Signalled when a gathering leader has the appends it waits for.
     gathered: Condvar,
 }
@@ -126,51 +128,6 @@ struct Commit {
     writers: u64,
     /// How long the last sync took: the longest the next leader waits for them.
     last_sync: Duration,
-    /// The threads waiting for a leader's sync, in the order they arrived, each with its ticket
-    /// and its own slot, through which the leader tells it how its wait ended.
-    waiting: Vec<(u64, Arc<Slot>)>,
-}
-
-/// How a waiting appender's wait ended, as the leader tells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Wake {
-    /// Not yet.
-    Waiting,
-    /// A sync covered its append.
-    Durable,
-    /// No sync covered it yet, and it leads the next one.
-    Lead,
-    /// The log failed.
-    Failed,
-}
-
-/// One waiting appender's place to sleep: each waiter has its own, so that a leader wakes
-/// exactly the threads it has news for, and none of them contends for a shared lock on the
-/// way out (as RocksDB's write thread wakes each writer through its own state).
-#[derive(Debug)]
-struct Slot {
-    wake: Mutex<Wake>,
-    changed: Condvar,
-}
-
-impl Slot {
-    fn new() -> Arc<Slot> {
-        Arc::new(Slot { wake: Mutex::new(Wake::Waiting), changed: Condvar::new() })
-    }
-
-    fn set(&self, wake: Wake) {
-        *self.wake.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = wake;
-        // After the lock is released, so that the woken thread does not find it held.
-        self.changed.notify_one();
-    }
-
-    fn wait(&self) -> Wake {
-        let mut wake = self.wake.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        while *wake == Wake::Waiting {
-            wake = self.changed.wait(wake).unwrap_or_else(|poisoned| poisoned.into_inner());
-        }
-        *wake
-    }
 }
 
 impl Commit {
@@ -331,6 +288,7 @@ impl Wal {
             options,
             state: Mutex::new(state),
             commit: Mutex::new(Commit { writers: 1, ..Commit::default() }),
+            durable: Condvar::new(),
             gathered: Condvar::new(),
         })
     }
@@ -521,14 +479,8 @@ impl Wal {
     /// Marks the log failed (fail-stop) and returns the error that did it.
     fn poison(&self, state: &mut State, error: WalError) -> WalError {
         state.poisoned = true;
-        let waiting = {
-            let mut commit = self.lock_commit();
-            commit.failed = true;
-            std::mem::take(&mut commit.waiting)
-        };
-        for (_, slot) in waiting {
-            slot.set(Wake::Failed);
-        }
+        self.lock_commit().failed = true;
+        self.durable.notify_all();
         self.gathered.notify_all();
         error
     }
@@ -638,84 +590,46 @@ impl Wal {
         result.map_err(|e| self.poison(state, e))
     }
 
-    /// Group commit: returns once the append with `ticket` is durable. A waiter that finds
-    /// no leader becomes the leader: it gathers the other writers (see [`Wal::gather`]), then
-    /// syncs everything written so far, outside the state lock. The others wait, each on its
-    /// own slot, until the leader says that its sync covered them, or that they lead the next
-    /// sync (the first waiter whose append the sync did not cover), or that the log failed.
+    /// Group commit: returns once the append with `ticket` is durable. The first waiter to
+    /// find no sync in flight becomes the leader: it gathers the other writers (see
+    /// [`Wal::gather`]), then syncs everything written so far, outside the state lock; the rest
+    /// wait for it.
     fn wait_durable(&self, ticket: u64) -> Result<(), WalError> {
         let mut commit = self.lock_commit();
         commit.arrived = commit.arrived.max(ticket);
         if commit.gathering && commit.pending() >= commit.writers {
             self.gathered.notify_one();
         }
-        if commit.failed {
-            return Err(WalError::Poisoned);
-        }
-        if commit.durable >= ticket {
-            return Ok(());
-        }
-        if commit.leader {
-            let slot = Slot::new();
-            commit.waiting.push((ticket, Arc::clone(&slot)));
-            drop(commit);
-            match slot.wait() {
-                Wake::Durable => return Ok(()),
-                Wake::Failed | Wake::Waiting => return Err(WalError::Poisoned),
-                // The leader handed on its place: `commit.leader` is still set, for this thread.
-                Wake::Lead => commit = self.lock_commit(),
+        loop {
+            if commit.failed {
+                return Err(WalError::Poisoned);
             }
-        } else {
-            commit.leader = true;
+            if commit.durable >= ticket {
+                return Ok(());
+            }
+            if !commit.leader {
+                commit.leader = true;
+                break;
+            }
+            commit = self.durable.wait(commit).unwrap_or_else(|poisoned| poisoned.into_inner());
         }
         drop(self.gather(commit));
         let started = Instant::now();
         let outcome = self.sync_as_leader();
         let took = started.elapsed();
-        self.step_down(&outcome, took);
-        outcome.map(|_| ())
-    }
-
-    /// Publishes the outcome of the leader's sync and wakes the waiters it concerns: those it
-    /// covered return, the first one it did not cover leads the next sync (so the leader's
-    /// place passes without a moment in which a newcomer could take it), and the rest wait on.
-    /// After a failure every waiter returns [`WalError::Poisoned`].
-    fn step_down(&self, outcome: &Result<u64, WalError>, took: Duration) {
         let mut commit = self.lock_commit();
-        let mut woken = Vec::new();
-        match outcome {
+        commit.leader = false;
+        match &outcome {
             Ok(target) => {
                 commit.writers = commit.arrived.max(*target).saturating_sub(commit.durable).max(1);
                 commit.durable = commit.durable.max(*target);
                 commit.last_sync = took;
-                let durable = commit.durable;
-                let mut next_leader = None;
-                commit.waiting.retain(|(ticket, slot)| {
-                    if *ticket <= durable {
-                        woken.push((Arc::clone(slot), Wake::Durable));
-                        false
-                    } else if next_leader.is_none() {
-                        next_leader = Some(Arc::clone(slot));
-                        false
-                    } else {
-                        true
-                    }
-                });
-                match next_leader {
-                    Some(slot) => woken.push((slot, Wake::Lead)),
-                    None => commit.leader = false,
-                }
             }
-            _ => {
-                commit.failed = true;
-                commit.leader = false;
-                woken.extend(commit.waiting.drain(..).map(|(_, slot)| (slot, Wake::Failed)));
-            }
+            Err(_) => commit.failed = true,
         }
         drop(commit);
-        for (slot, wake) in woken {
-            slot.set(wake);
-        }
+        self.durable.notify_all();
+        outcome.map(|_| ())
     }
 
     /// The leader's wait before it syncs, so that one sync carries every writer rather than
