@@ -4,7 +4,7 @@
 use distributed::invariant;
 use distributed::rng::{TestRng, lab_seed};
 use distributed::storage::StateMachineStorage;
-use lab6::{DownstreamKey, IdemCommand, IdemConfig, IdemOp, IdemOutput, IdemStore, Op, Output, Request};
+use lab6::{DownstreamKey, IdemCommand, IdemConfig, IdemOp, IdemOutput, IdemStore, Op, Output, RecordKey, Request};
 
 use crate::{LEASE, TTL, apply, config, counter, execute, incr, record};
 
@@ -15,9 +15,14 @@ fn every_record_expires_at_exactly_its_own_log_time() {
     for (i, &t) in created.iter().enumerate() {
         apply(&mut store, t, execute(&record(&format!("k{i}")), incr("n", 1)));
     }
-    let mut t = *created.last().expect("setup: records");
-    while t < created[0] + TTL + 20 * 137 + 10 {
-        t += 31;
+    // Every 31st instant, and each record's last live instant, its expiry and the one after.
+    let last = *created.last().expect("setup: records");
+    let mut times: Vec<u64> =
+        (1..).map(|step| last + 31 * step).take_while(|&t| t < created[0] + TTL + 20 * 137 + 10).collect();
+    times.extend(created.iter().flat_map(|&at| [at + TTL - 1, at + TTL, at + TTL + 1]));
+    times.sort_unstable();
+    times.dedup();
+    for t in times {
         apply(&mut store, t, IdemOp::Plain(Op::Noop));
         for (i, &at) in created.iter().enumerate() {
             let live = store.lookup(&record(&format!("k{i}"))).is_some();
@@ -29,6 +34,42 @@ fn every_record_expires_at_exactly_its_own_log_time() {
                 if t < at + TTL { "live" } else { "gone" }
             );
         }
+        // One record expires per instant here, and `gc_per_apply` is 2: each is collected by
+        // the entry that expires it.
+        let held = store.stats().records;
+        let live = created.iter().filter(|&&at| t < at + TTL).count();
+        invariant!(
+            "bounded-gc",
+            held == live,
+            "at log time {t}, {live} records are live but the store holds {held}: an expired record is \
+             collected by the first entry whose time reaches its expiry (at most gc_per_apply per entry)"
+        );
+    }
+}
+
+#[test]
+fn records_expired_but_not_yet_collected_are_misses() {
+    let mut store = IdemStore::new(config());
+    let keys: Vec<String> = (0..5).map(|i| format!("same-{i}")).collect();
+    for key in &keys {
+        apply(&mut store, 3_000, execute(&record(key), incr("n", 1)));
+    }
+    // All five expire at 3 000 + TTL; one entry collects only `gc_per_apply` (2) of them.
+    apply(&mut store, 3_000 + TTL, IdemOp::Plain(Op::Noop));
+    let stats = store.stats();
+    invariant!(
+        "bounded-gc",
+        stats.records == 3 && stats.expired == 3,
+        "five records expired at once and one entry collects at most 2: expected 3 held, all expired; seen {stats:?}"
+    );
+    for key in &keys {
+        let found = store.lookup(&record(key));
+        invariant!(
+            "ttl-log-time",
+            found.is_none(),
+            "record {key} expired at log time {}, collected or not, but lookup found {found:?}",
+            3_000 + TTL
+        );
     }
 }
 
@@ -170,5 +211,118 @@ fn a_steady_stream_keeps_the_record_count_bounded() {
         "same-result",
         replayed == IdemOutput::Replayed(Output::Counter(2_000)),
         "the newest request's retry answered {replayed:?}"
+    );
+}
+
+/// The service's shortcut (a hit answered before any log entry) must agree with what the entry
+/// would have decided: only a record live at the request's own time, and of the same request.
+#[test]
+fn the_services_shortcut_replays_only_a_live_record_of_the_same_request() {
+    let (_, fs) = distributed::testing::sim_disk(lab_seed(0x6e01));
+    let mut service =
+        distributed::invariant_ok!("ttl-log-time", crate::open(&fs, lab1::SyncPolicy::EveryAppend), "open");
+    let term = service.replica().hard_state().term;
+    let rules = service.store().config();
+    invariant!(
+        "ttl-log-time",
+        term == 1 && rules == config(),
+        "a new service holds term {term} (it takes term 1 on open) and the rules {rules:?}, not {:?}",
+        config()
+    );
+    let op = incr("n", 1);
+    let same = |key: &str| Request::for_op(record(key), &op);
+    let mut run = |at: u64, request: &Request, op: Op, what: &str| {
+        distributed::invariant_ok!("ttl-log-time", service.execute(at, request, op), "{what}")
+    };
+    for (key, at) in [("a", 1_000), ("c", 1_000), ("b", 2_000)] {
+        let first = run(at, &same(key), op.clone(), "a first request");
+        invariant!(
+            "ttl-log-time",
+            matches!(first, IdemOutput::Executed(_)),
+            "the first request {key} answered {first:?}"
+        );
+    }
+    let other = incr("n", 2);
+    let conflict = run(1_500, &Request::for_op(record("a"), &other), other.clone(), "another request under a's key");
+    invariant!(
+        "fingerprint-conflict",
+        matches!(conflict, IdemOutput::Conflict { .. }),
+        "a request with another fingerprint under a live record's key answered {conflict:?}"
+    );
+    let retry = run(1_600, &same("a"), op.clone(), "a retry of a");
+    invariant!("ttl-log-time", matches!(retry, IdemOutput::Replayed(_)), "a retry within the TTL answered {retry:?}");
+    // The store's clock is at 2 000; these requests carry later times.
+    let late = run(1_000 + TTL + 5, &same("c"), op.clone(), "a retry of c after its TTL");
+    invariant!(
+        "ttl-log-time",
+        matches!(late, IdemOutput::Executed(_)),
+        "a retry of c at {}, after its record expired at {}, answered {late:?}: it is a new request",
+        1_000 + TTL + 5,
+        1_000 + TTL
+    );
+    let at_expiry = run(2_000 + TTL, &same("b"), op.clone(), "a retry of b at its expiry");
+    invariant!(
+        "ttl-log-time",
+        matches!(at_expiry, IdemOutput::Executed(_)),
+        "a retry of b at {0}, the instant its record expires, answered {at_expiry:?}: a record is live while \
+         log time < expires_at",
+        2_000 + TTL
+    );
+    let n = counter(service.store(), "n");
+    invariant!("exactly-once", n == 5, "three requests executed once each and two again after their TTL, but n = {n}");
+}
+
+/// `stats().record_bytes` is an estimate, but of the records: each byte of a record's key parts
+/// and of its stored result counts once or twice (the key is held in the map and in the expiry
+/// index), and a store without records reports none.
+#[test]
+fn the_memory_estimate_counts_each_records_key_and_result() {
+    const N: usize = 100;
+    let long = "x".repeat(N);
+    // A store with one record: `previous` bytes of value under "x" before an `Execute` that
+    // puts over it, so that the record's stored result holds `previous` bytes.
+    let with_one = |namespace: &str, key: &str, idempotency_key: &str, previous: usize| {
+        let mut store = IdemStore::new(config());
+        apply(&mut store, 1_000, IdemOp::Plain(Op::Put { key: "x".into(), value: vec![7; previous] }));
+        let before = store.stats().record_bytes;
+        let op = Op::Put { key: "x".into(), value: vec![8] };
+        let request = Request::for_op(RecordKey::new(namespace, key, idempotency_key), &op);
+        apply(&mut store, 1_001, IdemOp::Execute { request, op });
+        (before, store)
+    };
+    let (before, mut base) = with_one("ns", "ky", "ik", 1);
+    let base_bytes = base.stats().record_bytes;
+    invariant!(
+        "bounded-gc",
+        before == 0 && base_bytes > 0,
+        "with no record the estimate is {before} bytes, with one {base_bytes}"
+    );
+    for (what, (_, store)) in [
+        ("namespace", with_one(&long, "ky", "ik", 1)),
+        ("key", with_one("ns", &long, "ik", 1)),
+        ("idempotency key", with_one("ns", "ky", &long, 1)),
+        ("stored result", with_one("ns", "ky", "ik", 1 + N)),
+    ] {
+        let bytes = store.stats().record_bytes;
+        invariant!(
+            "bounded-gc",
+            (base_bytes + N..=base_bytes + 2 * N).contains(&bytes),
+            "a record whose {what} is {N} bytes longer is estimated at {bytes} bytes, against {base_bytes}: \
+             each record's key parts and result count, once or twice (in the map and in the expiry index)"
+        );
+    }
+    apply(&mut base, 1_001 + TTL, IdemOp::Plain(Op::Noop));
+    let after = base.stats();
+    invariant!(
+        "bounded-gc",
+        after.records == 0 && after.record_bytes == 0,
+        "after the only record expired and was collected, the store reports {after:?}"
+    );
+    apply(&mut base, 1_002 + TTL, IdemOp::Begin { request: Request::new(record("pay"), b"pay 5") });
+    let marked = base.stats();
+    invariant!(
+        "bounded-gc",
+        marked.records == 1 && marked.in_progress == 1 && marked.expired == 0,
+        "after one Begin on an empty store, it reports {marked:?}"
     );
 }
