@@ -363,6 +363,23 @@ fn an_unfinished_last_segment_is_removed_and_an_unfinished_earlier_one_refused()
         matches!(got, Err(WalError::Corrupt { .. })),
         "segment 4, followed by segment 7, holds only zeros: open returned {got:?}, expected Corrupt"
     );
+
+    // The same zeros in the oldest segment left by a compaction (4, after 1 went): no segment
+    // before it shows a gap, and it is still corruption, never a file to remove with 4-6.
+    let (sim, fs) = sim_disk(lab_seed(3));
+    let wal = open_on(Arc::clone(&fs), opts);
+    invariant_ok!("append-only", wal.append(&entries(1, 9, 1)), "append(entries 1..=9)");
+    invariant_ok!("prefix-compaction", wal.compact_prefix(3), "compact_prefix(3)");
+    drop(wal);
+    sim.truncate_durable(segment_path(4), 0).expect("setup: empty segment 4");
+    sim.overwrite(segment_path(4), 0, &[0u8; 10]).expect("setup: zeros in segment 4");
+    let got = Wal::open(Arc::new(sim.crash(CrashMode::Strict)), DIR, opts).map(|wal| wal.first_index());
+    invariant!(
+        "checksum",
+        matches!(got, Err(WalError::Corrupt { .. })),
+        "segment 4, the oldest, followed by segment 7, holds only zeros: open returned {got:?} (first index), \
+         expected Corrupt"
+    );
 }
 
 #[test]
