@@ -12,8 +12,7 @@
 //! `.unwrap()` is refused, and `.expect(…)` is allowed only with a literal message starting
 //! with `setup: `, which marks the course's own set-up (a fixture on a `SimFs`, a temporary
 //! directory, a lock): its failure is the course's bug, not a verdict on the student's code
-//! (see the kit's `check` module). Files still being converted are listed in
-//! [`UNWRAP_EXEMPT`], a list meant to shrink to nothing.
+//! (see the kit's `check` module). Every lab's tests, public and hidden, follow both rules.
 
 use std::path::{Path, PathBuf};
 
@@ -24,11 +23,6 @@ const REFUSED: &[&str] = &["assert", "assert_eq", "assert_ne", "debug_assert", "
 
 /// Uses that must stay, each with its reason: (file relative to the course root, macro).
 const ALLOWED: &[(&str, &str, &str)] = &[];
-
-/// Test files (or folders, relative to the course root) where `.unwrap()` and `.expect(…)`
-/// without a `setup: ` message are still allowed, until they are converted to
-/// `invariant_ok!`. Remove an entry once its files pass; the list should end empty.
-const UNWRAP_EXEMPT: &[&str] = &["labs/lab1/tests/", "grader/suites/lab1/"];
 
 /// The prefix of an `.expect(…)` message that marks the course's own set-up.
 const SETUP_PREFIX: &str = "setup: ";
@@ -169,9 +163,6 @@ fn lab_tests_unwrap_only_the_courses_own_set_up() {
     let mut problems = Vec::new();
     for path in &files {
         let shown = path.strip_prefix(root).unwrap_or(path).display().to_string();
-        if UNWRAP_EXEMPT.iter().any(|exempt| shown.starts_with(exempt)) {
-            continue;
-        }
         let text = std::fs::read_to_string(path).expect("a test file reads");
         match refused_unwraps(&text) {
             Ok(found) => {

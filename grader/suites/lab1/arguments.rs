@@ -11,7 +11,7 @@ use crate::{Model, assert_matches_model, open_on, options};
 fn log_of_ten() -> (lab1::Wal, Model) {
     let (_, fs) = sim_disk(lab_seed(1));
     let wal = open_on(fs, options(144, SyncPolicy::EveryAppend));
-    wal.append(&entries(1, 10, 2)).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 10, 2)), "wal.append(..)");
     (wal, Model::of(entries(1, 10, 2)))
 }
 
@@ -73,7 +73,7 @@ fn a_lower_term_is_refused() {
 #[test]
 fn truncating_below_the_first_index_is_refused() {
     let (wal, mut model) = log_of_ten();
-    wal.compact_prefix(4).unwrap();
+    distributed::invariant_ok!("prefix-compaction", wal.compact_prefix(4), "wal.compact_prefix(..)");
     model.compact(4);
     for from in [1, 4] {
         let result = wal.truncate_suffix(from);
@@ -84,14 +84,14 @@ fn truncating_below_the_first_index_is_refused() {
             "truncate_suffix({from}) after compacting up to 4: {result:?}",
         );
     }
-    wal.truncate_suffix(11).expect("truncating past the end does nothing");
+    distributed::invariant_ok!("matching", wal.truncate_suffix(11), "truncating past the end does nothing");
     assert_matches_model(&wal, &model);
 }
 
 #[test]
 fn reads_outside_the_log_are_typed_errors() {
     let (wal, _) = log_of_ten();
-    wal.compact_prefix(3).unwrap();
+    distributed::invariant_ok!("prefix-compaction", wal.compact_prefix(3), "wal.compact_prefix(..)");
     let compacted = wal.entry(3);
     distributed::invariant_matches!(
         "prefix-compaction",
@@ -140,6 +140,9 @@ fn an_oversized_entry_is_refused() {
         "an entry over MAX_ENTRY_DATA: {result:?}",
     );
     assert_matches_model(&wal, &model);
-    wal.append(&[Entry::new(11, 2, vec![7; 1000])])
-        .expect("[append-only] after a refused append the log is still usable");
+    distributed::invariant_ok!(
+        "append-only",
+        wal.append(&[Entry::new(11, 2, vec![7; 1000])]),
+        "after a refused append the log is still usable"
+    );
 }

@@ -51,7 +51,7 @@ fn group_commit_shares_syncs_between_threads() {
                     }
                     round.wait();
                     let entry = append_next(wal, payload(thread, k, 64));
-                    acked.lock().unwrap().push(entry);
+                    acked.lock().expect("setup: the lock is not poisoned").push(entry);
                 }
             });
         }
@@ -66,7 +66,7 @@ fn group_commit_shares_syncs_between_threads() {
          outside the log's lock), so a round needs at most two",
         if gate.gave_up() { ", and a sync waited 2 s while no other thread could append" } else { "" }
     );
-    let mut acked = acked.into_inner().unwrap();
+    let mut acked = acked.into_inner().expect("setup: the mutex is not poisoned");
     acked.sort_by_key(|e| e.index);
     let (_, after) = reopen_after(&sim, CrashMode::Strict, options(1 << 20, SyncPolicy::GroupCommit));
     assert_matches_model(&after, &Model::of(acked));
@@ -83,7 +83,7 @@ fn readers_never_see_a_partial_or_wrong_entry_while_others_append() {
             scope.spawn(move || {
                 for k in 0..60 {
                     let entry = append_next(wal, payload(thread, k, 10 + (k as usize * 13) % 200));
-                    written.lock().unwrap().push(entry);
+                    written.lock().expect("setup: the lock is not poisoned").push(entry);
                 }
             });
         }
@@ -109,7 +109,7 @@ fn readers_never_see_a_partial_or_wrong_entry_while_others_append() {
             });
         }
     });
-    let mut written = written.into_inner().unwrap();
+    let mut written = written.into_inner().expect("setup: the mutex is not poisoned");
     written.sort_by_key(|e| e.index);
     assert_matches_model(&wal, &Model::of(written));
 }
@@ -121,7 +121,7 @@ fn a_rollover_during_a_leaders_sync_is_acknowledged_by_a_later_sync() {
     let (sim, fs) = sim_disk(lab_seed(1));
     let hold = SyncHold::new(fs, Duration::from_secs(5));
     let wal = open_on(Arc::new(hold.clone()) as FsRef, opts);
-    wal.append(&entries(1, 2, 1)).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 2, 1)), "wal.append(..)");
     hold.hold_next_sync();
     let b_wrote = std::thread::scope(|scope| {
         let a = scope.spawn(|| wal.append(&entries(3, 3, 1)));
@@ -130,9 +130,9 @@ fn a_rollover_during_a_leaders_sync_is_acknowledged_by_a_later_sync() {
         let b = scope.spawn(|| wal.append(&entries(4, 4, 1)));
         let b_wrote = hold.wait_for_writes(writes + 1) && wal.last_index() == 4;
         hold.release();
-        let a = a.join().unwrap();
+        let a = a.join().expect("setup: the thread does not panic");
         invariant!("group-commit", a.is_ok(), "thread A's append of entry 3: {a:?}");
-        let b = b.join().unwrap();
+        let b = b.join().expect("setup: the thread does not panic");
         invariant!("group-commit", b.is_ok(), "thread B's append of entry 4, which rolled over: {b:?}");
         b_wrote
     });

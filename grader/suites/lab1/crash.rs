@@ -117,8 +117,8 @@ fn check_recovery(disk: &SimFs, events: &[Event], options: WalOptions) {
             ),
         }
     }
-    let max_first = candidates.iter().map(|m| m.first).max().expect("one candidate");
-    let min_last = candidates.iter().map(|m| m.last()).min().expect("one candidate");
+    let max_first = candidates.iter().map(|m| m.first).max().expect("setup: one candidate");
+    let min_last = candidates.iter().map(|m| m.last()).min().expect("setup: one candidate");
     distributed::invariant!(
         "prefix-compaction",
         first <= max_first,

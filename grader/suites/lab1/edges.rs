@@ -21,7 +21,7 @@ fn an_empty_append_does_nothing_under_every_policy() {
         let (sim, fs) = sim_disk(lab_seed(1));
         let stats = StatsFs::new(fs);
         let wal = open_on(Arc::new(stats.clone()) as FsRef, options(144, policy));
-        wal.append(&entries(1, 3, 1)).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&entries(1, 3, 1)), "wal.append(..)");
         let before = stats.stats();
         let result = wal.append(&[]);
         invariant!("append-only", result.is_ok(), "under {policy:?}, append(&[]) returned {result:?}");
@@ -55,8 +55,8 @@ fn an_empty_append_does_nothing_under_every_policy() {
 fn a_read_past_the_end_names_the_end_of_the_range_that_failed() {
     let (_, fs) = sim_disk(lab_seed(1));
     let wal = open_on(fs, options(144, SyncPolicy::EveryAppend));
-    wal.append(&entries(1, 10, 2)).unwrap();
-    wal.compact_prefix(3).unwrap(); // first index 4, last index 10
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 10, 2)), "wal.append(..)");
+    distributed::invariant_ok!("prefix-compaction", wal.compact_prefix(3), "wal.compact_prefix(..)"); // first index 4, last index 10
     let cases: [(u64, u64, &str); 4] = [
         (2, 12, "Compacted { index: 2, .. }"),
         (11, 13, "Unavailable { index: 11, .. }"),
@@ -115,7 +115,7 @@ fn names_with_index_zero_or_past_u64_are_not_segments() {
     // open ignores them and leaves them alone.
     let (sim, fs) = sim_disk(lab_seed(1));
     let wal = open_on(Arc::clone(&fs), options(144, SyncPolicy::EveryAppend));
-    wal.append(&entries(1, 5, 1)).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 5, 1)), "wal.append(..)");
     drop(wal);
     let strays = [
         ("00000000000000000000.wal", SegmentHeader { first_index: 0, flags: 0 }.encode().to_vec()),
@@ -123,14 +123,18 @@ fn names_with_index_zero_or_past_u64_are_not_segments() {
     ];
     for (name, bytes) in &strays {
         let path = Path::new(DIR).join(name);
-        let file = fs.open(&path, OpenMode::CreateNew).unwrap();
-        file.write_all_at(0, bytes).unwrap();
-        file.sync_data().unwrap();
+        let file = fs.open(&path, OpenMode::CreateNew).expect("setup: open the file");
+        file.write_all_at(0, bytes).expect("setup: write the file");
+        file.sync_data().expect("setup: sync the file");
     }
-    fs.sync_dir(Path::new(DIR)).unwrap();
+    fs.sync_dir(Path::new(DIR)).expect("setup: sync the directory");
     let (disk, after) = reopen_after(&sim, CrashMode::Strict, options(144, SyncPolicy::EveryAppend));
     assert_matches_model(&after, &Model::of(entries(1, 5, 1)));
-    after.append(&entries(6, 6, 1)).expect("[append-only] appending after the stray files were ignored");
+    distributed::invariant_ok!(
+        "append-only",
+        after.append(&entries(6, 6, 1)),
+        "appending after the stray files were ignored"
+    );
     for (name, bytes) in &strays {
         let path = Path::new(DIR).join(name);
         let kept = disk.open(&path, OpenMode::Read).and_then(|file| file.read_all());
@@ -147,9 +151,9 @@ fn compaction_under_never_is_durable_when_it_returns() {
     let opts = options(144, SyncPolicy::Never);
     let (sim, fs) = sim_disk(lab_seed(1));
     let wal = open_on(fs, opts);
-    wal.append(&entries(1, 9, 1)).unwrap();
-    wal.sync().unwrap();
-    wal.compact_prefix(5).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 9, 1)), "wal.append(..)");
+    distributed::invariant_ok!("durability", wal.sync(), "wal.sync(..)");
+    distributed::invariant_ok!("prefix-compaction", wal.compact_prefix(5), "wal.compact_prefix(..)");
     let (_, after) = reopen_after(&sim, CrashMode::Strict, opts);
     invariant!(
         "prefix-compaction",
@@ -162,9 +166,9 @@ fn compaction_under_never_is_durable_when_it_returns() {
     // Past the end, on a log like the first: the log restarts at 13.
     let (sim, fs) = sim_disk(lab_seed(2));
     let wal = open_on(fs, opts);
-    wal.append(&entries(1, 9, 1)).unwrap();
-    wal.sync().unwrap();
-    wal.compact_prefix(12).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 9, 1)), "wal.append(..)");
+    distributed::invariant_ok!("durability", wal.sync(), "wal.sync(..)");
+    distributed::invariant_ok!("prefix-compaction", wal.compact_prefix(12), "wal.compact_prefix(..)");
     let (_, after) = reopen_after(&sim, CrashMode::Strict, opts);
     invariant!(
         "prefix-compaction",
@@ -174,7 +178,7 @@ fn compaction_under_never_is_durable_when_it_returns() {
         after.first_index(),
         after.last_index()
     );
-    after.append(&entries(13, 14, 2)).expect("[append-only] the restarted log continues at 13");
+    distributed::invariant_ok!("append-only", after.append(&entries(13, 14, 2)), "the restarted log continues at 13");
 }
 
 #[test]
@@ -182,7 +186,7 @@ fn the_top_of_the_index_space_is_a_typed_error_never_a_panic() {
     let opts = options(144, SyncPolicy::EveryAppend);
     let (sim, fs) = sim_disk(lab_seed(1));
     let wal = open_on(fs, opts);
-    wal.append(&entries(1, 5, 1)).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 5, 1)), "wal.append(..)");
 
     // compact_prefix(u64::MAX) would restart the log at an index past u64::MAX.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wal.compact_prefix(u64::MAX)));
@@ -228,10 +232,10 @@ fn the_top_of_the_index_space_is_a_typed_error_never_a_panic() {
     let name = "18446744073709551615.wal";
     let mut bytes = SegmentHeader { first_index: u64::MAX, flags: 0 }.encode().to_vec();
     bytes.extend_from_slice(&lab1::format::encode_record(u64::MAX, &Entry::new(u64::MAX, 1, vec![9u8; 8])));
-    let file = disk.open(&Path::new(DIR).join(name), OpenMode::Create).unwrap();
-    file.write_all_at(0, &bytes).unwrap();
-    file.sync_data().unwrap();
-    disk.sync_dir(Path::new(DIR)).unwrap();
+    let file = disk.open(&Path::new(DIR).join(name), OpenMode::Create).expect("setup: create the file");
+    file.write_all_at(0, &bytes).expect("setup: write the file");
+    file.sync_data().expect("setup: sync the file");
+    disk.sync_dir(Path::new(DIR)).expect("setup: sync the directory");
     let fs: FsRef = Arc::new(disk.clone());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         lab1::Wal::open(fs, DIR, opts)

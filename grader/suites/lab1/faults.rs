@@ -26,14 +26,19 @@ fn record_offset(k: u64) -> u64 {
 fn bit_rot_in_a_synced_record_is_never_returned() {
     let (sim, fs) = sim_disk(lab_seed(1));
     let wal = open_on(fs, options(1 << 20, SyncPolicy::EveryAppend));
-    wal.append(&entries(1, 6, 1)).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 6, 1)), "wal.append(..)");
     // A bit inside the data of entry 3.
-    sim.flip_bit(segment_path(1), (record_offset(2) + 30) * 8 + 2).unwrap();
+    sim.flip_bit(segment_path(1), (record_offset(2) + 30) * 8 + 2).expect("setup: flip a bit");
     if let Ok(entry) = wal.entry(3) {
         invariant!("checksum", false, "entry 3 was damaged on disk but read back as {entry:?}");
     }
     invariant!("checksum", wal.entries(1, 7).is_err(), "a range over a damaged entry read back without an error");
-    distributed::invariant_eq!("checksum", wal.entry(4).unwrap(), entries(4, 4, 1)[0], "undamaged entries still read");
+    distributed::invariant_eq!(
+        "checksum",
+        distributed::invariant_ok!("matching", wal.entry(4), "wal.entry(..)"),
+        entries(4, 4, 1)[0],
+        "undamaged entries still read"
+    );
 }
 
 #[test]
@@ -44,9 +49,9 @@ fn damage_anywhere_in_a_sealed_segment_is_refused_on_open() {
     for byte in (0..record_offset(3)).step_by(3) {
         let (sim, fs) = sim_disk(seed);
         let wal = open_on(fs, options(144, SyncPolicy::EveryAppend));
-        wal.append(&entries(1, 7, 1)).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&entries(1, 7, 1)), "wal.append(..)");
         drop(wal);
-        sim.flip_bit(segment_path(1), byte * 8 + rng.below(8)).unwrap();
+        sim.flip_bit(segment_path(1), byte * 8 + rng.below(8)).expect("setup: flip a bit");
         let fs: FsRef = Arc::new(sim.clone());
         match Wal::open(fs, DIR, options(144, SyncPolicy::EveryAppend)) {
             Err(WalError::Corrupt { .. }) => {}
@@ -69,9 +74,9 @@ fn a_last_record_torn_at_every_byte_is_cut_and_the_log_continues() {
     for cut in 1..40u64 {
         let (sim, fs) = sim_disk(lab_seed(1));
         let wal = open_on(fs, options(1 << 20, SyncPolicy::EveryAppend));
-        wal.append(&entries(1, 5, 1)).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&entries(1, 5, 1)), "wal.append(..)");
         drop(wal);
-        sim.truncate_durable(segment_path(1), record_offset(5) - cut).unwrap();
+        sim.truncate_durable(segment_path(1), record_offset(5) - cut).expect("setup: cut the durable file");
         let (_, wal) = reopen_after(&sim, CrashMode::Strict, options(1 << 20, SyncPolicy::EveryAppend));
         assert_matches_model(&wal, &Model::of(entries(1, 4, 1)));
         wal.append(&entries(5, 6, 2))
@@ -85,9 +90,10 @@ fn tail_damage(fill: impl Fn(&mut TestRng) -> Vec<u8>) {
     for variant in 0..10 {
         let (sim, fs) = sim_disk(seed + variant);
         let wal = open_on(fs, options(1 << 20, SyncPolicy::EveryAppend));
-        wal.append(&entries(1, 5, 1)).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&entries(1, 5, 1)), "wal.append(..)");
         drop(wal);
-        sim.overwrite(segment_path(1), record_offset(5), &fill(&mut rng)).unwrap();
+        sim.overwrite(segment_path(1), record_offset(5), &fill(&mut rng))
+            .expect("setup: sim.overwrite(segment_path(1),");
         let (disk, wal) = reopen_after(&sim, CrashMode::Strict, options(1 << 20, SyncPolicy::EveryAppend));
         let mut model = Model::of(entries(1, 5, 1));
         assert_matches_model(&wal, &model);
@@ -115,7 +121,7 @@ fn a_garbage_tail_is_cut() {
 fn fail_stop(policy: SyncPolicy) {
     let (sim, fs) = sim_disk(lab_seed(1));
     let wal = open_on(fs, options(1 << 20, policy));
-    wal.append(&entries(1, 3, 1)).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 3, 1)), "wal.append(..)");
     sim.fail_next_syncs(1);
     invariant!("fail-stop", wal.append(&entries(4, 4, 1)).is_err(), "an append whose fsync failed was acknowledged");
     let retry = wal.append(&entries(4, 4, 1));
@@ -144,7 +150,7 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
     let wal = open_on(fs, options(1000, SyncPolicy::EveryAppend));
     let mut model = Model::default();
     model.append(&entries(1, 10, 1));
-    wal.append(&model.entries).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&model.entries), "wal.append(..)");
     sim.set_capacity(Some(sim.listing().iter().map(|(_, b)| b.len() as u64).sum::<u64>() + 500));
     let mut failed = false;
     for i in 11..60 {
@@ -162,7 +168,9 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
     let (_, after) = reopen_after(&sim, CrashMode::Strict, options(1000, SyncPolicy::EveryAppend));
     assert_matches_model(&after, &model);
     let next = model.last() + 1;
-    after
-        .append(&[Entry::new(next, 1, b"space again".to_vec())])
-        .expect("[durability] the log works once there is space");
+    distributed::invariant_ok!(
+        "durability",
+        after.append(&[Entry::new(next, 1, b"space again".to_vec())]),
+        "the log works once there is space"
+    );
 }

@@ -47,23 +47,23 @@ fn a_sealed_segment_whose_footer_is_damaged_cut_or_followed_by_bytes_is_refused(
     // footer CRC.
     for byte in 144..164u64 {
         let (sim, fs) = sealed_log();
-        sim.flip_bit(segment_path(1), byte * 8 + (byte % 8)).unwrap();
+        sim.flip_bit(segment_path(1), byte * 8 + (byte % 8)).expect("setup: flip a bit");
         expect_corrupt(&fs, &format!("bit {} of byte {byte} (in the footer) of segment 1 flipped", byte % 8));
     }
     // The footer cut away entirely, or in part.
     for len in [144u64, 148, 152, 160, 163] {
         let (sim, fs) = sealed_log();
-        sim.truncate_durable(segment_path(1), len).unwrap();
+        sim.truncate_durable(segment_path(1), len).expect("setup: cut the durable file");
         expect_corrupt(&fs, &format!("segment 1 cut to {len} bytes (its footer starts at 144)"));
     }
     // The last record and the footer cut away: the records left are all valid.
     let (sim, fs) = sealed_log();
-    sim.truncate_durable(segment_path(4), 104).unwrap();
+    sim.truncate_durable(segment_path(4), 104).expect("setup: cut the durable file");
     expect_corrupt(&fs, "segment 4 cut to 104 bytes, before its last record");
     // Bytes after the footer.
     for extra in [&[0u8][..], &[7, 7, 7]] {
         let (sim, fs) = sealed_log();
-        sim.overwrite(segment_path(4), 164, extra).unwrap();
+        sim.overwrite(segment_path(4), 164, extra).expect("setup: overwrite bytes");
         expect_corrupt(&fs, &format!("{} bytes after the footer of segment 4", extra.len()));
     }
 }
@@ -76,13 +76,13 @@ fn a_leftover_temporary_segment_is_removed_and_never_read() {
     let wal = open_on(fs.clone(), options(144, SyncPolicy::EveryAppend));
     wal.append(&entries(1, 6, 1)).unwrap_or_else(|e| distributed::fail!("durability", "appending 1-6 failed: {e}"));
     drop(wal);
-    let four = sim.contents(segment_path(4)).unwrap();
+    let four = sim.contents(segment_path(4)).expect("setup: read the file");
     let temp = Path::new(DIR).join(format!("{}.tmp", segment_file_name(4)));
-    fs.remove_file(&segment_path(4)).unwrap();
-    let file = fs.open(&temp, OpenMode::Create).unwrap();
-    file.write_all_at(0, &four).unwrap();
-    file.sync_data().unwrap();
-    fs.sync_dir(Path::new(DIR)).unwrap();
+    fs.remove_file(&segment_path(4)).expect("setup: remove the file");
+    let file = fs.open(&temp, OpenMode::Create).expect("setup: open the file");
+    file.write_all_at(0, &four).expect("setup: write the file");
+    file.sync_data().expect("setup: sync the file");
+    fs.sync_dir(Path::new(DIR)).expect("setup: sync the directory");
     let (disk, wal) = reopen_after(&sim, CrashMode::Strict, options(144, SyncPolicy::EveryAppend));
     assert_matches_model(&wal, &Model::of(entries(1, 3, 1)));
     invariant!(
@@ -93,7 +93,7 @@ fn a_leftover_temporary_segment_is_removed_and_never_read() {
     );
     invariant!(
         "atomic-write",
-        !disk.exists(&temp).unwrap(),
+        !disk.exists(&temp).expect("setup: check the file exists"),
         "open left {} in place: the chapter has open remove a leftover temporary segment",
         temp.display()
     );
@@ -121,10 +121,12 @@ fn a_new_segment_whose_header_the_disk_stores_wrongly_is_never_renamed_into_plac
             result.is_err(),
             "{policy:?}: the append that rolled over onto a header the disk stored wrongly was acknowledged"
         );
-        let named = fs.exists(&segment_path(4)).unwrap();
+        let named = fs.exists(&segment_path(4)).expect("setup: check the file exists");
         if named {
-            let bytes = sim.contents(segment_path(4)).unwrap();
-            let first = u64::from_le_bytes(bytes.get(8..16).unwrap_or(&[0; 8]).try_into().unwrap());
+            let bytes = sim.contents(segment_path(4)).expect("setup: read the file");
+            let first = u64::from_le_bytes(
+                bytes.get(8..16).unwrap_or(&[0; 8]).try_into().expect("setup: a slice of the right length"),
+            );
             invariant!(
                 "atomic-write",
                 bytes.len() >= 24 && bytes[20..24] == crc32fast::hash(&bytes[0..20]).to_le_bytes() && first == 4,
@@ -145,7 +147,7 @@ fn a_truncation_into_a_sealed_segment_takes_its_footer() {
     let (sim, fs) = sealed_log();
     let wal = open_on(fs.clone(), options(144, SyncPolicy::EveryAppend));
     wal.truncate_suffix(5).unwrap_or_else(|e| distributed::fail!("rollover", "truncate_suffix(5) failed: {e}"));
-    let four = parse_segment(&segment_file_name(4), &sim.contents(segment_path(4)).unwrap());
+    let four = parse_segment(&segment_file_name(4), &sim.contents(segment_path(4)).expect("setup: read the file"));
     invariant!(
         "rollover",
         four.sealed.is_none() && four.entries == entries(4, 4, 1),
@@ -163,7 +165,7 @@ fn a_truncation_into_a_sealed_segment_takes_its_footer() {
     let fs: FsRef = Arc::new(disk.clone());
     let wal = open_on(fs, options(144, SyncPolicy::EveryAppend));
     wal.truncate_suffix(7).unwrap_or_else(|e| distributed::fail!("rollover", "truncate_suffix(7) failed: {e}"));
-    let four = parse_segment(&segment_file_name(4), &disk.contents(segment_path(4)).unwrap());
+    let four = parse_segment(&segment_file_name(4), &disk.contents(segment_path(4)).expect("setup: read the file"));
     invariant!(
         "rollover",
         four.entries == [entries(4, 4, 1), entries(5, 6, 2)].concat(),

@@ -31,9 +31,9 @@ pub fn parse_segment(name: &str, bytes: &[u8]) -> Parsed {
     if &bytes[0..8] != b"RSMWAL01" {
         fail(format!("starts with {:?}, not the magic RSMWAL01", &bytes[0..8]));
     }
-    let first = u64::from_le_bytes(bytes[8..16].try_into().unwrap());
-    let flags = u32::from_le_bytes(bytes[16..20].try_into().unwrap());
-    let header_crc = u32::from_le_bytes(bytes[20..24].try_into().unwrap());
+    let first = u64::from_le_bytes(bytes[8..16].try_into().expect("setup: a slice of the right length"));
+    let flags = u32::from_le_bytes(bytes[16..20].try_into().expect("setup: a slice of the right length"));
+    let header_crc = u32::from_le_bytes(bytes[20..24].try_into().expect("setup: a slice of the right length"));
     if header_crc != crc32fast::hash(&bytes[0..20]) {
         fail("header CRC32 (bytes 20..24) is not the CRC32 of bytes 0..20".into());
     }
@@ -47,16 +47,17 @@ pub fn parse_segment(name: &str, bytes: &[u8]) -> Parsed {
         if bytes.len() - at < 8 {
             fail(format!("{} stray bytes after the last record at offset {at}", bytes.len() - at));
         }
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let len =
+            u32::from_le_bytes(bytes[at..at + 4].try_into().expect("setup: a slice of the right length")) as usize;
         if len == 0xFFFF_FFFF {
             // The footer: marker, CRC32 of every byte before it, last index, its own CRC32.
             if bytes.len() - at != 20 {
                 fail(format!("the footer at offset {at} is followed by {} bytes, not 20 to the end", bytes.len() - at));
             }
             let footer = &bytes[at..];
-            let segment_crc = u32::from_le_bytes(footer[4..8].try_into().unwrap());
-            let last = u64::from_le_bytes(footer[8..16].try_into().unwrap());
-            let own_crc = u32::from_le_bytes(footer[16..20].try_into().unwrap());
+            let segment_crc = u32::from_le_bytes(footer[4..8].try_into().expect("setup: a slice of the right length"));
+            let last = u64::from_le_bytes(footer[8..16].try_into().expect("setup: a slice of the right length"));
+            let own_crc = u32::from_le_bytes(footer[16..20].try_into().expect("setup: a slice of the right length"));
             if own_crc != crc32fast::hash(&footer[0..16]) {
                 fail(format!("footer at offset {at}: bytes 16..20 are not the CRC32 of its bytes 0..16"));
             }
@@ -70,7 +71,7 @@ pub fn parse_segment(name: &str, bytes: &[u8]) -> Parsed {
             sealed = Some(last);
             break;
         }
-        let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap());
+        let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("setup: a slice of the right length"));
         if len < 16 || at + 8 + len > bytes.len() {
             fail(format!("record at offset {at} has impossible length {len}"));
         }
@@ -84,8 +85,8 @@ pub fn parse_segment(name: &str, bytes: &[u8]) -> Parsed {
                 "record at offset {at}: CRC is not crc32(segment first index | len | payload), so records are not tied to their segment"
             ));
         }
-        let index = u64::from_le_bytes(payload[0..8].try_into().unwrap());
-        let term = u64::from_le_bytes(payload[8..16].try_into().unwrap());
+        let index = u64::from_le_bytes(payload[0..8].try_into().expect("setup: a slice of the right length"));
+        let term = u64::from_le_bytes(payload[8..16].try_into().expect("setup: a slice of the right length"));
         found.push(Entry::new(index, term, payload[16..].to_vec()));
         at += 8 + len;
     }
@@ -97,11 +98,12 @@ pub fn parse_segment(name: &str, bytes: &[u8]) -> Parsed {
 fn on_disk(fs: &dyn Vfs) -> Vec<(String, u64, u32, Vec<Entry>, bool)> {
     let parsed: Vec<_> = fs
         .read_dir(Path::new(DIR))
-        .unwrap()
+        .expect("setup: list the directory")
         .into_iter()
         .map(|name| {
-            let file = fs.open(&Path::new(DIR).join(&name), distributed::vfs::OpenMode::Read).unwrap();
-            let parsed = parse_segment(&name, &file.read_all().unwrap());
+            let file =
+                fs.open(&Path::new(DIR).join(&name), distributed::vfs::OpenMode::Read).expect("setup: open the file");
+            let parsed = parse_segment(&name, &file.read_all().expect("setup: read the file"));
             (name, parsed.first, parsed.flags, parsed.entries, parsed.sealed.is_some())
         })
         .collect();
@@ -125,7 +127,7 @@ fn segment_files_follow_the_byte_tables() {
     let appended: Vec<Entry> =
         (1..=20).map(|i| Entry::new(i, 1 + i / 7, payload(i, 1 + i / 7, (i * 37 % 300) as usize))).collect();
     for entry in &appended {
-        wal.append(std::slice::from_ref(entry)).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(std::slice::from_ref(entry)), "wal.append(..)");
     }
     let segments = on_disk(fs.as_ref());
     invariant!(
@@ -173,7 +175,7 @@ fn rollover_happens_exactly_at_the_threshold() {
         let (_, fs) = sim_disk(lab_seed(1));
         let wal = open_on(fs.clone(), options(segment_size, SyncPolicy::EveryAppend));
         for entry in entries(1, 12, 1) {
-            wal.append(&[entry]).unwrap();
+            distributed::invariant_ok!("append-only", wal.append(&[entry]), "wal.append(..)");
         }
         let counts: Vec<usize> = on_disk(fs.as_ref()).iter().map(|s| s.3.len()).collect();
         let expected: Vec<usize> = (0..12).step_by(per_segment).map(|start| per_segment.min(12 - start)).collect();
@@ -197,8 +199,8 @@ fn a_record_larger_than_a_segment_gets_one_to_itself() {
     let (_, fs) = sim_disk(lab_seed(1));
     let wal = open_on(fs.clone(), options(200, SyncPolicy::EveryAppend));
     let big: Vec<Entry> = (1..=3).map(|i| Entry::new(i, 1, payload(i, 1, 500))).collect();
-    wal.append(&big).unwrap();
-    wal.append(&entries(4, 5, 1)).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&big), "wal.append(..)");
+    distributed::invariant_ok!("append-only", wal.append(&entries(4, 5, 1)), "wal.append(..)");
     let counts: Vec<usize> = on_disk(fs.as_ref()).iter().map(|s| s.3.len()).collect();
     invariant!("rollover", counts == [1, 1, 1, 2], "segments hold {counts:?} entries, expected [1, 1, 1, 2]");
     crate::assert_matches_model(&wal, &crate::Model::of([big, entries(4, 5, 1)].concat()));

@@ -13,10 +13,14 @@
 //! - `arguments`: bad arguments get typed errors;
 //! - `edges`: the edge cases the chapter lists (an empty append, the index an out-of-range
 //!   read names, names that are not segments, compaction under `Never`);
+//! - `boundaries`: a log far from index 1 read across records and read spans, records at the
+//!   limits of the byte table, a record out of sequence, a torn tail then a rollover, an
+//!   unfinished segment, compaction at segment boundaries, the top of the index space;
 //! - `rules`: every refusal leaves the directory byte-identical; decoders and `open` never
 //!   panic on mutated bytes.
 
 mod arguments;
+mod boundaries;
 mod concurrency;
 mod crash;
 mod edges;
@@ -141,7 +145,8 @@ pub fn assert_matches_model(wal: &Wal, model: &Model) {
         }
     }
     if !model.entries.is_empty() {
-        let range = wal.entries(model.first, model.last() + 1).expect("read the whole range");
+        let range =
+            distributed::invariant_ok!("matching", wal.entries(model.first, model.last() + 1), "read the whole range");
         invariant!(
             "matching",
             range == model.entries,

@@ -23,16 +23,16 @@ fn truncation_at_every_position_survives_a_reopen() {
         let mut model = Model::default();
         {
             let wal = reopened(&fs);
-            wal.append(&entries(1, 10, 1)).unwrap();
+            distributed::invariant_ok!("append-only", wal.append(&entries(1, 10, 1)), "wal.append(..)");
             model.append(&entries(1, 10, 1));
-            wal.truncate_suffix(from).unwrap();
+            distributed::invariant_ok!("matching", wal.truncate_suffix(from), "wal.truncate_suffix(..)");
             model.truncate(from);
             assert_matches_model(&wal, &model);
         }
         let wal = reopened(&fs);
         assert_matches_model(&wal, &model);
         let replacement = entries(from, from + 4, 2);
-        wal.append(&replacement).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&replacement), "wal.append(..)");
         model.append(&replacement);
         let (_, after) = reopen_after(&sim, CrashMode::Strict, options(SEGMENT, SyncPolicy::EveryAppend));
         assert_matches_model(&after, &model);
@@ -51,9 +51,9 @@ fn compaction_at_every_position_survives_a_reopen() {
         let (sim, fs) = sim_disk(lab_seed(1));
         let mut model = Model::default();
         let wal = reopened(&fs);
-        wal.append(&entries(1, 10, 1)).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&entries(1, 10, 1)), "wal.append(..)");
         model.append(&entries(1, 10, 1));
-        wal.compact_prefix(upto).unwrap();
+        distributed::invariant_ok!("prefix-compaction", wal.compact_prefix(upto), "wal.compact_prefix(..)");
         model.compact(upto);
         invariant!(
             "prefix-compaction",
@@ -64,7 +64,7 @@ fn compaction_at_every_position_survives_a_reopen() {
         );
         assert_matches_model(&wal, &model);
         let more = entries(model.last() + 1, model.last() + 3, 2);
-        wal.append(&more).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&more), "wal.append(..)");
         model.append(&more);
         let (_, after) = reopen_after(&sim, CrashMode::Strict, options(SEGMENT, SyncPolicy::EveryAppend));
         // Entries before the compaction point may come back from a segment that also held
@@ -84,29 +84,29 @@ fn truncate_then_compact_then_truncate_again() {
     let (_, fs) = sim_disk(lab_seed(1));
     let mut model = Model::default();
     let wal = reopened(&fs);
-    wal.append(&entries(1, 12, 1)).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 12, 1)), "wal.append(..)");
     model.append(&entries(1, 12, 1));
-    wal.truncate_suffix(9).unwrap();
+    distributed::invariant_ok!("matching", wal.truncate_suffix(9), "wal.truncate_suffix(..)");
     model.truncate(9);
-    wal.compact_prefix(6).unwrap();
+    distributed::invariant_ok!("prefix-compaction", wal.compact_prefix(6), "wal.compact_prefix(..)");
     model.compact(6);
-    wal.append(&entries(9, 14, 2)).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(9, 14, 2)), "wal.append(..)");
     model.append(&entries(9, 14, 2));
-    wal.truncate_suffix(7).unwrap();
+    distributed::invariant_ok!("matching", wal.truncate_suffix(7), "wal.truncate_suffix(..)");
     model.truncate(7);
     assert_matches_model(&wal, &model);
     drop(wal);
     let wal = reopened(&fs);
     assert_matches_model(&wal, &model);
-    wal.append(&entries(7, 7, 3)).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(7, 7, 3)), "wal.append(..)");
 }
 
 #[test]
 fn compacting_past_the_end_restarts_the_log_there() {
     let (sim, fs) = sim_disk(lab_seed(1));
     let wal = reopened(&fs);
-    wal.append(&entries(1, 5, 1)).unwrap();
-    wal.compact_prefix(100).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 5, 1)), "wal.append(..)");
+    distributed::invariant_ok!("prefix-compaction", wal.compact_prefix(100), "wal.compact_prefix(..)");
     invariant!(
         "prefix-compaction",
         wal.first_index() == 101 && wal.last_index() == 100,
@@ -121,7 +121,11 @@ fn compacting_past_the_end_restarts_the_log_there() {
         "after a reopen the restarted log starts at {}, expected 101: the restart was not durable",
         after.first_index()
     );
-    after.append(&entries(101, 103, 2)).expect("[append-only] the restarted log continues at 101");
+    distributed::invariant_ok!(
+        "append-only",
+        after.append(&entries(101, 103, 2)),
+        "the restarted log continues at 101"
+    );
     let mut model = Model { first: 101, ..Model::default() };
     model.append(&entries(101, 103, 2));
     assert_matches_model(&after, &model);

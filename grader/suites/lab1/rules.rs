@@ -23,15 +23,15 @@ use crate::{DIR, open_on, options};
 fn refusal_changes_nothing(what: &str, policy: SyncPolicy, refuse: impl Fn(&Wal) -> Result<(), WalError>) {
     let (_, fs) = sim_disk(lab_seed(1));
     let wal = open_on(Arc::clone(&fs), options(144, policy));
-    wal.append(&entries(1, 10, 2)).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 10, 2)), "wal.append(..)");
     if policy == SyncPolicy::Never {
-        wal.sync().unwrap();
-        wal.append(&entries(11, 11, 2)).unwrap();
+        distributed::invariant_ok!("durability", wal.sync(), "wal.sync(..)");
+        distributed::invariant_ok!("append-only", wal.append(&entries(11, 11, 2)), "wal.append(..)");
     }
-    let before = DirSnapshot::take(fs.as_ref(), DIR).unwrap();
+    let before = DirSnapshot::take(fs.as_ref(), DIR).expect("setup: snapshot the directory");
     let result = refuse(&wal);
     invariant!("append-only", result.is_err(), "{what} under {policy:?} was accepted");
-    let changes = before.differences(&DirSnapshot::take(fs.as_ref(), DIR).unwrap());
+    let changes = before.differences(&DirSnapshot::take(fs.as_ref(), DIR).expect("setup: snapshot the directory"));
     invariant!(
         "append-only",
         changes.is_empty(),
@@ -64,16 +64,16 @@ fn every_refusal_leaves_the_directory_byte_identical() {
 fn a_truncation_below_the_first_index_leaves_the_directory_byte_identical() {
     let (_, fs) = sim_disk(lab_seed(1));
     let wal = open_on(Arc::clone(&fs), options(144, SyncPolicy::EveryAppend));
-    wal.append(&entries(1, 10, 2)).unwrap();
-    wal.compact_prefix(4).unwrap();
-    let before = DirSnapshot::take(fs.as_ref(), DIR).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 10, 2)), "wal.append(..)");
+    distributed::invariant_ok!("prefix-compaction", wal.compact_prefix(4), "wal.compact_prefix(..)");
+    let before = DirSnapshot::take(fs.as_ref(), DIR).expect("setup: snapshot the directory");
     let result = wal.truncate_suffix(2);
     invariant!(
         "prefix-compaction",
         matches!(result, Err(WalError::TruncateCompacted { .. })),
         "truncating from 2 after compacting up to 4: {result:?}"
     );
-    let changes = before.differences(&DirSnapshot::take(fs.as_ref(), DIR).unwrap());
+    let changes = before.differences(&DirSnapshot::take(fs.as_ref(), DIR).expect("setup: snapshot the directory"));
     invariant!("prefix-compaction", changes.is_empty(), "a refused truncation changed the directory: {changes:?}");
 }
 
@@ -81,10 +81,13 @@ fn a_truncation_below_the_first_index_leaves_the_directory_byte_identical() {
 fn three_segments() -> Vec<(String, Vec<u8>)> {
     let (sim, fs) = sim_disk(7);
     let wal = open_on(Arc::clone(&fs), options(144, SyncPolicy::EveryAppend));
-    wal.append(&entries(1, 9, 1)).unwrap();
+    distributed::invariant_ok!("append-only", wal.append(&entries(1, 9, 1)), "wal.append(..)");
     drop(wal);
-    let names = fs.read_dir(Path::new(DIR)).unwrap();
-    names.into_iter().map(|name| (name.clone(), sim.contents(Path::new(DIR).join(&name)).unwrap())).collect()
+    let names = fs.read_dir(Path::new(DIR)).expect("setup: list the directory");
+    names
+        .into_iter()
+        .map(|name| (name.clone(), sim.contents(Path::new(DIR).join(&name)).expect("setup: read the file")))
+        .collect()
 }
 
 proptest! {
@@ -110,7 +113,7 @@ proptest! {
     ) {
         let files = three_segments();
         let (_, fs) = sim_disk(3);
-        fs.create_dir_all(Path::new(DIR)).unwrap();
+        fs.create_dir_all(Path::new(DIR)).expect("setup: create the directory");
         for (k, (name, bytes)) in files.iter().enumerate() {
             let mut bytes = bytes.clone();
             if k == file {
@@ -122,8 +125,8 @@ proptest! {
                     bytes.truncate(cut.index(bytes.len() + 1));
                 }
             }
-            let handle = fs.open(&Path::new(DIR).join(name), OpenMode::Create).unwrap();
-            handle.write_all_at(0, &bytes).unwrap();
+            let handle = fs.open(&Path::new(DIR).join(name), OpenMode::Create).expect("setup: create the file");
+            handle.write_all_at(0, &bytes).expect("setup: write the file");
         }
         // Open may refuse, but must not panic; whatever it opens reads back or errs cleanly.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -22,7 +22,7 @@ fn options(segment_size: u64, sync: SyncPolicy) -> WalOptions {
 }
 
 fn open(fs: &FsRef, options: WalOptions) -> Wal {
-    Wal::open(Arc::clone(fs), DIR, options).expect("open the log")
+    distributed::invariant_ok!("durability", Wal::open(Arc::clone(fs), DIR, options), "open the log")
 }
 
 /// Reopens the log on the disk a crash left, as a restarted node would.
@@ -49,7 +49,7 @@ fn assert_holds(wal: &Wal, expected: &[Entry]) {
             .unwrap_or_else(|e| distributed::fail!("durability", "entry {} is unreadable: {e}", want.index,));
         invariant!("matching", got == *want, "entry {} reads back as {got:?}, expected {want:?}", want.index);
     }
-    let range = wal.entries(first, last + 1).expect("read the range back");
+    let range = distributed::invariant_ok!("matching", wal.entries(first, last + 1), "read the range back");
     invariant!("matching", range == expected, "entries({first}, {}) differs from what was appended", last + 1);
 }
 
@@ -59,8 +59,8 @@ fn assert_holds(wal: &Wal, expected: &[Entry]) {
 fn footer_of(bytes: &[u8]) -> Option<u64> {
     let at = bytes.len().checked_sub(20).filter(|&at| at >= 24)?;
     let footer = &bytes[at..];
-    let u32_at = |i: usize| u32::from_le_bytes(footer[i..i + 4].try_into().expect("4 bytes"));
-    let last = u64::from_le_bytes(footer[8..16].try_into().expect("8 bytes"));
+    let u32_at = |i: usize| u32::from_le_bytes(footer[i..i + 4].try_into().expect("setup: 4 bytes"));
+    let last = u64::from_le_bytes(footer[8..16].try_into().expect("setup: 8 bytes"));
     let matches = u32_at(0) == u32::MAX
         && u32_at(4) == crc32fast::hash(&bytes[..at])
         && u32_at(16) == crc32fast::hash(&footer[..16]);
@@ -222,12 +222,22 @@ mod append {
         let (_, fs) = sim_disk(lab_seed(1));
         let wal = open(&fs, WalOptions::default());
         let appended = entries(1, 10, 1);
-        wal.append(&appended[..4]).unwrap();
-        wal.append(&appended[4..]).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&appended[..4]), "wal.append(..)");
+        distributed::invariant_ok!("append-only", wal.append(&appended[4..]), "wal.append(..)");
         distributed::invariant_eq!("matching", wal.last_index(), 10, "wal.last_index()");
         assert_holds(&wal, &appended);
-        distributed::invariant_eq!("matching", wal.term(5).unwrap(), 1, "wal.term(5).unwrap()");
-        distributed::invariant_eq!("matching", wal.entries(3, 3).unwrap(), vec![], "an empty range is empty");
+        distributed::invariant_eq!(
+            "matching",
+            distributed::invariant_ok!("matching", wal.term(5), "wal.term(5)"),
+            1,
+            "wal.term(5)"
+        );
+        distributed::invariant_eq!(
+            "matching",
+            distributed::invariant_ok!("matching", wal.entries(3, 3), "wal.entries(..)"),
+            vec![],
+            "an empty range is empty"
+        );
         distributed::invariant_matches!(
             "matching",
             wal.entries(8, 12),
@@ -240,7 +250,7 @@ mod append {
     fn a_gap_or_a_stale_index_is_refused() {
         let (_, fs) = sim_disk(lab_seed(1));
         let wal = open(&fs, WalOptions::default());
-        wal.append(&entries(1, 3, 1)).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&entries(1, 3, 1)), "wal.append(..)");
         let gap = wal.append(&entries(5, 5, 1));
         distributed::invariant_matches!(
             "append-only",
@@ -262,7 +272,7 @@ mod append {
     fn terms_never_decrease() {
         let (_, fs) = sim_disk(lab_seed(1));
         let wal = open(&fs, WalOptions::default());
-        wal.append(&entries(1, 2, 3)).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&entries(1, 2, 3)), "wal.append(..)");
         let lower = wal.append(&entries(3, 3, 2));
         distributed::invariant_matches!(
             "append-only",
@@ -270,7 +280,7 @@ mod append {
             Err(WalError::TermRegression { index: 3, previous: 3, got: 2 }),
             "{lower:?}",
         );
-        wal.append(&entries(3, 3, 4)).expect("a higher term is fine");
+        distributed::invariant_ok!("append-only", wal.append(&entries(3, 3, 4)), "a higher term is fine");
     }
 }
 
@@ -282,7 +292,7 @@ mod rollover {
         let (_, fs) = sim_disk(lab_seed(1));
         // Each record is 8 + 16 + 16 = 40 bytes; 24 + 3 * 40 = 144 fits, a fourth does not.
         let wal = open(&fs, options(144, SyncPolicy::EveryAppend));
-        wal.append(&entries(1, 7, 1)).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&entries(1, 7, 1)), "wal.append(..)");
         let segments = wal.segments();
         let spans: Vec<_> = segments.iter().map(|s| (s.first_index, s.last_index)).collect();
         distributed::invariant_eq!("rollover", spans, [(1, 3), (4, 6), (7, 7)], "three entries per segment");
@@ -292,7 +302,7 @@ mod rollover {
             lab1::format::segment_file_name(4),
             "named by first index",
         );
-        let names = fs.read_dir(Path::new(DIR)).unwrap();
+        let names = fs.read_dir(Path::new(DIR)).expect("setup: list the directory");
         distributed::invariant_eq!(
             "rollover",
             names,
@@ -346,7 +356,7 @@ mod rollover {
             .unwrap_or_else(|e| distributed::fail!("rollover", "appending 1-7 in 144-byte segments failed: {e}"));
         for (segment, last) in wal.segments().iter().zip([Some(3), Some(6), None]) {
             let path = format!("{DIR}/{}", segment.file_name);
-            let bytes = sim.durable_contents(&path).unwrap().unwrap_or_default();
+            let bytes = sim.durable_contents(&path).expect("setup: read the durable contents").unwrap_or_default();
             distributed::invariant_eq!(
                 "rollover",
                 footer_of(&bytes),
@@ -370,7 +380,7 @@ mod rollover {
         let wal = open(&fs, options(200, SyncPolicy::EveryAppend));
         let appended = entries(1, 30, 2);
         for entry in &appended {
-            wal.append(std::slice::from_ref(entry)).unwrap();
+            distributed::invariant_ok!("append-only", wal.append(std::slice::from_ref(entry)), "wal.append(..)");
         }
         distributed::invariant!(
             "matching",
@@ -392,11 +402,15 @@ mod reopen {
         let appended = entries(1, 25, 1);
         {
             let wal = open(&fs, options(300, SyncPolicy::EveryAppend));
-            wal.append(&appended).unwrap();
+            distributed::invariant_ok!("append-only", wal.append(&appended), "wal.append(..)");
         }
         let wal = open(&fs, options(300, SyncPolicy::EveryAppend));
         assert_holds(&wal, &appended);
-        wal.append(&entries(26, 26, 1)).expect("[append-only] appending after a reopen continues the log");
+        distributed::invariant_ok!(
+            "append-only",
+            wal.append(&entries(26, 26, 1)),
+            "appending after a reopen continues the log"
+        );
         let (_, after) = reopen_after(&sim, CrashMode::Strict, options(300, SyncPolicy::EveryAppend));
         distributed::invariant_eq!("durability", after.last_index(), 26, "after.last_index()");
     }
@@ -409,12 +423,12 @@ mod truncate {
     fn truncating_a_suffix_removes_it_and_allows_new_entries() {
         let (sim, fs) = sim_disk(lab_seed(1));
         let wal = open(&fs, options(200, SyncPolicy::EveryAppend));
-        wal.append(&entries(1, 20, 1)).unwrap();
-        wal.truncate_suffix(8).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&entries(1, 20, 1)), "wal.append(..)");
+        distributed::invariant_ok!("matching", wal.truncate_suffix(8), "wal.truncate_suffix(..)");
         distributed::invariant_eq!("matching", wal.last_index(), 7, "wal.last_index()");
         invariant!("matching", wal.entry(8).is_err(), "entry 8 is still readable after truncating from 8");
         let replacement = entries(8, 12, 2);
-        wal.append(&replacement).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&replacement), "wal.append(..)");
         assert_holds(&wal, &replacement);
         let (_, after) = reopen_after(&sim, CrashMode::Strict, options(200, SyncPolicy::EveryAppend));
         assert_holds(&after, &replacement);
@@ -435,8 +449,8 @@ mod compact {
     fn compacting_a_prefix_hides_it_and_removes_whole_segments() {
         let (_, fs) = sim_disk(lab_seed(1));
         let wal = open(&fs, options(144, SyncPolicy::EveryAppend));
-        wal.append(&entries(1, 9, 1)).unwrap(); // segments 1-3, 4-6, 7-9
-        wal.compact_prefix(5).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&entries(1, 9, 1)), "wal.append(..)"); // segments 1-3, 4-6, 7-9
+        distributed::invariant_ok!("prefix-compaction", wal.compact_prefix(5), "wal.compact_prefix(..)");
         distributed::invariant_eq!("prefix-compaction", wal.first_index(), 6, "the log starts after the snapshot");
         distributed::invariant_matches!(
             "prefix-compaction",
@@ -466,7 +480,7 @@ mod crash {
         let wal = open(&fs, options(256, SyncPolicy::EveryAppend));
         let appended = entries(1, 12, 1);
         for entry in &appended {
-            wal.append(std::slice::from_ref(entry)).unwrap();
+            distributed::invariant_ok!("append-only", wal.append(std::slice::from_ref(entry)), "wal.append(..)");
         }
         let (_, after) = reopen_after(&sim, CrashMode::Strict, options(256, SyncPolicy::EveryAppend));
         assert_holds(&after, &appended);
@@ -478,12 +492,12 @@ mod crash {
         let (sim, fs) = sim_disk(seed);
         let wal = open(&fs, options(1 << 20, SyncPolicy::Never));
         let acked = entries(1, 5, 1);
-        wal.append(&acked).unwrap();
-        wal.sync().unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&acked), "wal.append(..)");
+        distributed::invariant_ok!("durability", wal.sync(), "wal.sync(..)");
         let mut rng = TestRng::new(seed);
         let unsynced: Vec<Entry> =
             (6..=9).map(|i| Entry::new(i, 1, payload(i, 1, 300 + rng.below(900) as usize))).collect();
-        wal.append(&unsynced).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&unsynced), "wal.append(..)");
         for variant in 0..20 {
             let (_, after) =
                 reopen_after(&sim, CrashMode::Torn { seed: seed + variant }, options(1 << 20, SyncPolicy::Never));
@@ -492,7 +506,11 @@ mod crash {
             if last > 5 {
                 assert_holds(&after, &unsynced[..(last - 5) as usize]);
             }
-            after.append(&entries(last + 1, last + 1, 2)).expect("[torn-tail] the next append after recovery works");
+            distributed::invariant_ok!(
+                "torn-tail",
+                after.append(&entries(last + 1, last + 1, 2)),
+                "the next append after recovery works"
+            );
         }
     }
 
@@ -805,7 +823,7 @@ mod faults {
     fn a_failed_fsync_stops_every_later_acknowledgement() {
         let (sim, fs) = sim_disk(lab_seed(1));
         let wal = open(&fs, options(1 << 20, SyncPolicy::EveryAppend));
-        wal.append(&entries(1, 3, 1)).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&entries(1, 3, 1)), "wal.append(..)");
         sim.fail_next_syncs(1);
         let failed = wal.append(&entries(4, 4, 1));
         invariant!("fail-stop", failed.is_err(), "an append whose sync failed was acknowledged");
@@ -825,12 +843,12 @@ mod faults {
         let opts = small_segments_options();
         {
             let wal = open(&fs, opts);
-            wal.append(&entries(1, 7, 1)).unwrap(); // segments 1-3, 4-6, 7
+            distributed::invariant_ok!("append-only", wal.append(&entries(1, 7, 1)), "wal.append(..)"); // segments 1-3, 4-6, 7
         }
         // A bit of entry 2's data, in the sealed first segment: recovery must not mistake it
         // for a torn tail and cut entries 2-3 away, which were acknowledged.
         let first = lab1::format::segment_file_name(1);
-        sim.flip_bit(format!("{DIR}/{first}"), 8 * (24 + 40 + 30)).unwrap();
+        sim.flip_bit(format!("{DIR}/{first}"), 8 * (24 + 40 + 30)).expect("setup: flip a bit");
         let opened = Wal::open(Arc::clone(&fs), DIR, opts);
         invariant!(
             "checksum",
@@ -872,12 +890,12 @@ mod sync {
                 scope.spawn(move || {
                     for k in 0..10u64 {
                         let entry = append_next(wal, 1, payload(thread, k, 32));
-                        acked.lock().unwrap().push(entry);
+                        acked.lock().expect("setup: the lock is not poisoned").push(entry);
                     }
                 });
             }
         });
-        let mut acked = acked.into_inner().unwrap();
+        let mut acked = acked.into_inner().expect("setup: the mutex is not poisoned");
         acked.sort_by_key(|e| e.index);
         distributed::invariant_eq!("group-commit", wal.last_index(), 40, "wal.last_index()");
         let (_, after) = reopen_after(&sim, CrashMode::Strict, options(4096, SyncPolicy::GroupCommit));
@@ -891,8 +909,12 @@ mod sync {
         // acknowledged only after a later one.
         let (sim, fs) = sim_disk(lab_seed(1));
         let hold = SyncHold::new(fs, std::time::Duration::from_secs(5));
-        let wal = Wal::open(Arc::new(hold.clone()), DIR, options(4096, SyncPolicy::GroupCommit)).unwrap();
-        wal.append(&entries(1, 1, 1)).unwrap();
+        let wal = distributed::invariant_ok!(
+            "durability",
+            Wal::open(Arc::new(hold.clone()), DIR, options(4096, SyncPolicy::GroupCommit)),
+            "Wal::open(..)"
+        );
+        distributed::invariant_ok!("append-only", wal.append(&entries(1, 1, 1)), "wal.append(..)");
         hold.hold_next_sync();
         let b_wrote = std::thread::scope(|scope| {
             let a = scope.spawn(|| wal.append(&entries(2, 2, 1)));
@@ -901,8 +923,16 @@ mod sync {
             let b = scope.spawn(|| wal.append(&entries(3, 3, 1)));
             let b_wrote = hold.wait_for_writes(writes + 1);
             hold.release();
-            a.join().unwrap().expect("thread A's append");
-            b.join().unwrap().expect("thread B's append");
+            distributed::invariant_ok!(
+                "group-commit",
+                a.join().expect("setup: thread A does not panic"),
+                "thread A's append"
+            );
+            distributed::invariant_ok!(
+                "group-commit",
+                b.join().expect("setup: thread B does not panic"),
+                "thread B's append"
+            );
             b_wrote
         });
         invariant!(
@@ -927,9 +957,9 @@ mod sync {
         let (sim, fs) = sim_disk(lab_seed(1));
         let wal = open(&fs, options(1 << 20, SyncPolicy::Never));
         let synced = entries(1, 3, 1);
-        wal.append(&synced).unwrap();
-        wal.sync().unwrap();
-        wal.append(&entries(4, 6, 1)).unwrap();
+        distributed::invariant_ok!("append-only", wal.append(&synced), "wal.append(..)");
+        distributed::invariant_ok!("durability", wal.sync(), "wal.sync(..)");
+        distributed::invariant_ok!("append-only", wal.append(&entries(4, 6, 1)), "wal.append(..)");
         let (_, after) = reopen_after(&sim, CrashMode::Strict, options(1 << 20, SyncPolicy::Never));
         distributed::invariant_eq!(
             "durability",
