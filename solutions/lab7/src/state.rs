@@ -204,6 +204,8 @@ impl ChunkedKv {
         &mut chunk.map
     }
 
+    /// The value a write takes out of a chunk is moved out if no frozen view shares it, and
+    /// copied if one does (`Arc::unwrap_or_clone`).
     fn insert(&mut self, key: String, value: Vec<u8>) -> Option<Vec<u8>> {
         let k = chunk_of(&key, self.chunks.len());
         let records = self.chunk_mut(k);
@@ -211,9 +213,9 @@ impl ChunkedKv {
         // A key already present keeps its `Arc<str>`: only a new key is allocated.
         let previous = match records.get_mut(key.as_str()) {
             Some(slot) => std::mem::replace(slot, value),
-            None => return records.insert(Arc::from(key), value).map(unshare),
+            None => return records.insert(Arc::from(key), value).map(Arc::unwrap_or_clone),
         };
-        Some(unshare(previous))
+        Some(Arc::unwrap_or_clone(previous))
     }
 
     fn remove(&mut self, key: &str) -> Option<Vec<u8>> {
@@ -222,7 +224,7 @@ impl ChunkedKv {
             // Removing an absent key changes nothing: the chunk stays clean.
             return None;
         }
-        self.chunk_mut(k).remove(key).map(unshare)
+        self.chunk_mut(k).remove(key).map(Arc::unwrap_or_clone)
     }
 
     /// Runs one operation, exactly as lab 4's `KvStore` does.
@@ -285,11 +287,6 @@ impl ChunkedKv {
         }
         Ok(ChunkedKv { chunks, log_time: image.log_time })
     }
-}
-
-/// A value taken out of a chunk: moved out if no frozen view shares it, copied if one does.
-fn unshare(value: Arc<Vec<u8>>) -> Vec<u8> {
-    Arc::try_unwrap(value).unwrap_or_else(|shared| shared.as_ref().clone())
 }
 
 /// The pairs of chunk `k` of `count` from its encoded content, refused unless canonical: keys
